@@ -1,0 +1,5 @@
+import sys
+
+from notation._internal.cli.main import main
+
+sys.exit(main())
