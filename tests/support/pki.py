@@ -1,0 +1,172 @@
+"""A small PKI for tests: roots, intermediates and leaves with the options the Notary rules care about.
+
+Real keys and real certificates (cryptography), so every test that uses them exercises real crypto.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+_KEY_CACHE: dict[str, CertificateIssuerPrivateKeyTypes] = {}
+
+
+def new_key(kind: str = "rsa2048", *, cached: bool = True) -> CertificateIssuerPrivateKeyTypes:
+    """kind: rsa2048 rsa3072 rsa4096 rsa1024 ec256 ec384 ec521 ec224 ed25519. RSA keys are cached (slow to make)."""
+    if cached and kind in _KEY_CACHE and kind.startswith("rsa"):
+        return _KEY_CACHE[kind]
+    key: CertificateIssuerPrivateKeyTypes
+    if kind.startswith("rsa"):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
+    elif kind.startswith("ec"):
+        curve = {"ec256": ec.SECP256R1(), "ec384": ec.SECP384R1(), "ec521": ec.SECP521R1(), "ec224": ec.SECP224R1()}
+        key = ec.generate_private_key(curve[kind])
+    elif kind == "ed25519":
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        key = ed25519.Ed25519PrivateKey.generate()
+    else:
+        raise ValueError(kind)
+    if cached and kind.startswith("rsa"):
+        _KEY_CACHE[kind] = key
+    return key
+
+
+def name(cn: str, o: str = "Notary", c: str = "US", st: str = "WA", l: str = "Seattle") -> x509.Name:  # noqa: E741
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, c),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, st),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, l),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, o),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+@dataclass
+class Issued:
+    key: CertificateIssuerPrivateKeyTypes
+    cert: x509.Certificate
+    chain: list[x509.Certificate] = field(default_factory=list)
+    """This certificate followed by its issuers up to the root (leaf first)."""
+
+    def key_pem(self) -> bytes:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def chain_pem(self) -> bytes:
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
+
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
+        """Write <stem>.key (PKCS#8) and <stem>.crt (chain, leaf first); return (key path, cert path)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        kp, cp = directory / f"{stem}.key", directory / f"{stem}.crt"
+        kp.write_bytes(self.key_pem())
+        cp.write_bytes(self.chain_pem())
+        return kp, cp
+
+
+def _hash_for(key: CertificateIssuerPrivateKeyTypes, hash_alg: hashes.HashAlgorithm | None) -> hashes.HashAlgorithm | None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    return hash_alg or hashes.SHA256()
+
+
+def issue(
+    cn: str,
+    *,
+    key: CertificateIssuerPrivateKeyTypes | None = None,
+    key_kind: str = "rsa2048",
+    issuer: Issued | None = None,
+    ca: bool = False,
+    path_length: int | None = None,
+    key_usage: str | None = None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    hash_alg: hashes.HashAlgorithm | None = None,
+    subject: x509.Name | None = None,
+    basic_constraints: bool = True,
+    bc_critical: bool = True,
+) -> Issued:
+    """Issue a certificate. Defaults: CA certs get keyCertSign, leaves digitalSignature + codeSigning EKU.
+
+    key_usage: "default", "none", or a comma list of names (digital_signature, key_cert_sign, crl_sign, ...).
+    """
+    key = key or new_key(key_kind)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    nb = not_before or now - dt.timedelta(hours=1)
+    na = not_after or now + dt.timedelta(days=30)
+    subj = subject or name(cn)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subj)
+        .issuer_name(issuer.cert.subject if issuer else subj)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(nb)
+        .not_valid_after(na)
+    )
+    if basic_constraints and (ca or issuer is not None):
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), bc_critical)
+    names = {"digital_signature", "key_cert_sign"} if ca else {"digital_signature"}
+    if key_usage == "none":
+        names = set()
+    elif key_usage and key_usage != "default":
+        names = set(key_usage.split(","))
+    if names:
+        flags = {
+            k: (k in names)
+            for k in (
+                "digital_signature",
+                "content_commitment",
+                "key_encipherment",
+                "data_encipherment",
+                "key_agreement",
+                "key_cert_sign",
+                "crl_sign",
+                "encipher_only",
+                "decipher_only",
+            )
+        }
+        builder = builder.add_extension(x509.KeyUsage(**flags), True)
+    if eku is None and not ca:
+        eku = [ExtendedKeyUsageOID.CODE_SIGNING]
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), False)
+    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    signer_key = issuer.key if issuer else key
+    cert = builder.sign(signer_key, _hash_for(signer_key, hash_alg))
+    chain = [cert] + (issuer.chain if issuer else [])
+    return Issued(key=key, cert=cert, chain=chain)
+
+
+def root_ca(cn: str = "Notary Test Root", key_kind: str = "rsa2048", **kw: object) -> Issued:
+    return issue(cn, key_kind=key_kind, ca=True, **kw)  # type: ignore[arg-type]
+
+
+def chain3(leaf_kind: str = "rsa2048", ca_kind: str = "rsa3072", leaf_cn: str = "leaf") -> tuple[Issued, Issued, Issued]:
+    """(root, intermediate, leaf): the usual 3-certificate signing chain."""
+    root = root_ca("Test Root", key_kind=ca_kind)
+    inter = issue("Test Intermediate", key_kind=ca_kind, issuer=root, ca=True, path_length=0)
+    leaf = issue(leaf_cn, key_kind=leaf_kind, issuer=inter)
+    return root, inter, leaf
+
+
+def self_signed_leaf(cn: str = "test", key_kind: str = "rsa2048", **kw: object) -> Issued:
+    """Like `notation cert generate-test`: self-signed, digitalSignature, codeSigning, no basicConstraints."""
+    return issue(cn, key_kind=key_kind, basic_constraints=False, **kw)  # type: ignore[arg-type]
