@@ -1,11 +1,142 @@
 """notation-py: sign and verify OCI artifacts with the Notary Project signature formats.
 
-The public API is small: :func:`sign`, :func:`verify`, :mod:`notation.models`, :mod:`notation.errors`.
-Everything under ``notation._internal`` may change without notice.
+The public API is small, in the manner of sigstore-python:
+
+* :func:`sign` signs an artifact in a registry or an OCI image layout and pushes the signature next to it;
+* :func:`verify` verifies an artifact against a trust policy and trust store;
+* :mod:`notation.models` holds the result types, :mod:`notation.errors` the typed errors
+  (every one has a user-facing message).
+
+Signers come from :func:`signer_from_files` (a local key and certificate chain) or :func:`signer_from_plugin`
+(a Notation plugin such as ``azure-kv``). Everything under ``notation._internal`` may change without notice.
+Heavy modules are imported inside the functions so that ``import notation`` stays cheap.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Mapping as _Mapping
+from pathlib import Path as _Path
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if _TYPE_CHECKING:
+    from notation.models import SignResult, VerificationOutcome
+
+__all__ = ["__version__", "sign", "signer_from_files", "signer_from_plugin", "verify"]
+
+_FORMATS = {"jws": "application/jose+json", "cose": "application/cose"}
+
+
+def signer_from_files(key_path: str | _Path, cert_path: str | _Path) -> _Any:
+    """A signer for a local private key (PEM) and its certificate chain (PEM, leaf first)."""
+    from notation._internal.x509.keys import load_local_signer
+
+    return load_local_signer(key_path, cert_path)
+
+
+def signer_from_plugin(
+    plugin_name: str,
+    key_id: str,
+    plugin_config: _Mapping[str, str] | None = None,
+    *,
+    libexec_dir: str | _Path | None = None,
+) -> _Any:
+    """A signer backed by an installed Notation plugin (``{LIBEXEC}/plugins/<name>/notation-<name>``)."""
+    from notation._internal.config import dirs
+    from notation._internal.plugin import PluginManager, make_plugin_signer
+
+    manager = PluginManager(_Path(libexec_dir) if libexec_dir else dirs.libexec_dir())
+    return make_plugin_signer(manager, plugin_name, key_id, dict(plugin_config or {}))
+
+
+def sign(
+    artifact: str,
+    signer: _Any,
+    *,
+    signature_format: str = "jws",
+    oci_layout: bool = False,
+    expiry: _dt.timedelta | None = None,
+    user_metadata: _Mapping[str, str] | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    insecure_registry: bool = False,
+) -> SignResult:
+    """Sign ``artifact`` (``registry/repo@digest`` or, with ``oci_layout``, ``path@digest``) and push the signature."""
+    from notation._internal.stores import RegistryOptions, open_store
+    from notation._internal.workflows.sign import sign_artifact
+    from notation.errors import SigningError
+
+    media_type = _FORMATS.get(signature_format.lower())
+    if media_type is None:
+        raise SigningError(
+            f'signature format "{signature_format}" not supported\n'
+            'Supported signature envelope formats are "jws" and "cose"'
+        )
+    options = RegistryOptions(username=username, password=password, insecure=insecure_registry)
+    store, ref = open_store(artifact, oci_layout=oci_layout, options=options)
+    try:
+        return sign_artifact(
+            store, ref, signer, envelope_media_type=media_type, expiry=expiry, user_metadata=user_metadata
+        )
+    finally:
+        store.close()
+
+
+def verify(
+    artifact: str,
+    *,
+    oci_layout: bool = False,
+    scope: str | None = None,
+    trust_policy: str | _Path | bytes | None = None,
+    trust_store_dir: str | _Path | None = None,
+    user_metadata: _Mapping[str, str] | None = None,
+    max_signatures: int = 100,
+    username: str | None = None,
+    password: str | None = None,
+    insecure_registry: bool = False,
+) -> VerificationOutcome:
+    """Verify ``artifact`` and return the outcome; raise :class:`notation.errors.VerificationError` if it fails.
+
+    The trust policy defaults to the notation config directory's ``trustpolicy.json`` (a path or the document's
+    bytes may be given), the trust store to ``{CONFIG}/truststore``.
+    """
+    from notation._internal.config import dirs
+    from notation._internal.stores import RegistryOptions, open_store
+    from notation._internal.trust.policy import TrustPolicyDocument
+    from notation._internal.trust.store import TrustStore
+    from notation._internal.workflows.verify import verify_artifact
+    from notation.errors import VerificationError
+
+    if isinstance(trust_policy, bytes):
+        policy = TrustPolicyDocument.parse(trust_policy)
+    elif trust_policy is not None:
+        policy = TrustPolicyDocument.parse(_Path(trust_policy).read_bytes())
+    else:
+        policy = TrustPolicyDocument.load(dirs.config_dir())
+    store_root = _Path(trust_store_dir) if trust_store_dir else dirs.config_dir() / "truststore"
+    options = RegistryOptions(username=username, password=password, insecure=insecure_registry)
+    store, ref = open_store(artifact, oci_layout=oci_layout, options=options)
+    if oci_layout and not scope:
+        raise VerificationError("a scope is required to verify an artifact in an OCI image layout")
+    try:
+        return verify_artifact(
+            store,
+            ref,
+            policy=policy,
+            trust_store=TrustStore(store_root),
+            scope=scope or _registry_scope(artifact),
+            user_metadata=user_metadata,
+            max_signatures=max_signatures,
+        )
+    finally:
+        store.close()
+
+
+def _registry_scope(artifact: str) -> str:
+    from notation._internal.oci.reference import parse_reference
+
+    ref = parse_reference(artifact)
+    return f"{ref.registry}/{ref.repository}"
