@@ -1,0 +1,111 @@
+"""notation-py benchmark: prints figures, asserts nothing (run: .venv/bin/python bench/bench.py).
+
+* library: envelopes verified per second (JWS and COSE, 3-certificate RSA chain) next to the raw RSA-PSS verify rate
+  of `cryptography` for the same key, so the overhead of parsing and chain rules is visible;
+* CLI wall time (median of several runs) of `notation --help`, `notation version`, `notation sign --oci-layout` and
+  `notation verify --oci-layout`, each a fresh process as in a CI pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def rate(fn: object, seconds: float = 1.5) -> float:
+    call = fn  # type: ignore[assignment]
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        call()  # type: ignore[operator]
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def library_figures() -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from notation._internal.envelope.codec import sign_envelope, verify_integrity
+
+    from notation._internal.envelope.local_signer import LocalSigner
+    from notation._internal.envelope.model import SignRequest
+    from notation._internal.envelope.payload import build_payload
+    from notation._internal.oci.descriptor import Descriptor
+    from support import pki
+
+    _root, _inter, leaf = pki.chain3()
+    signer = LocalSigner(leaf.key, leaf.chain)
+    target = Descriptor.for_content("application/vnd.oci.image.manifest.v1+json", b"{}")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    print("library (3-certificate chain, RSA-2048 leaf):")
+    for media_type in ("application/jose+json", "application/cose"):
+        request = SignRequest(build_payload(target, media_type), "application/vnd.cncf.notary.payload.v1+json", now)
+        envelope = sign_envelope(media_type, request, signer)
+        per_sec = rate(lambda env=envelope, mt=media_type: verify_integrity(mt, env))
+        print(f"  verify_integrity {media_type:24s} {per_sec:9.0f} envelopes/s")
+    public = leaf.cert.public_key()
+    sig = leaf.key.sign(b"x" * 512, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())  # type: ignore[call-arg,union-attr]
+    raw = rate(lambda: public.verify(sig, b"x" * 512, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256()))  # type: ignore[call-arg,union-attr]
+    print(f"  cryptography RSA-PSS verify (raw)        {raw:9.0f} signatures/s")
+
+
+def median_wall(argv: list[str], env: dict[str, str], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def cli_figures() -> None:
+    from support import pki
+
+    notation = [str(ROOT / ".venv" / "bin" / "notation")]
+    if not Path(notation[0]).exists():
+        notation = [sys.executable, "-m", "notation"]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        env = {**os.environ, "NOTATION_CONFIG": str(base / "config"), "NOTATION_EXPERIMENTAL": "1"}
+        from notation._internal.oci.layout import write_image
+
+        layout = base / "layout"
+        desc = write_image(layout, "v1", {"hello.txt": b"hello"})
+        leaf = pki.self_signed_leaf("bench")
+        key, cert = leaf.write(base / "keys", "bench")
+        subprocess.run(
+            [*notation, "key", "add", "bench", "--key", str(key), "--cert", str(cert), "--default"],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        store = base / "config" / "truststore" / "x509" / "ca" / "bench"
+        store.mkdir(parents=True, exist_ok=True)
+        (store / "bench.crt").write_bytes(leaf.cert_pem())
+        (base / "config" / "trustpolicy.json").write_text(
+            '{"version":"1.0","trustPolicies":[{"name":"b","registryScopes":["local/bench"],'
+            '"signatureVerification":{"level":"strict"},"trustStores":["ca:bench"],"trustedIdentities":["*"]}]}'
+        )
+        ref = f"{layout}@{desc.digest}"
+        print("CLI wall time (median of 7 fresh processes):")
+        for label, argv in (
+            ("notation --help", [*notation, "--help"]),
+            ("notation version", [*notation, "version"]),
+            ("notation sign --oci-layout", [*notation, "sign", "--oci-layout", ref]),
+            ("notation verify --oci-layout", [*notation, "verify", "--oci-layout", "--scope", "local/bench", ref]),
+        ):
+            print(f"  {label:32s} {median_wall(argv, env):7.1f} ms")
+
+
+if __name__ == "__main__":
+    library_figures()
+    cli_figures()
