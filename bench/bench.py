@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -82,11 +83,9 @@ def cli_figures() -> None:
         desc = write_image(layout, "v1", {"hello.txt": b"hello"})
         leaf = pki.self_signed_leaf("bench")
         key, cert = leaf.write(base / "keys", "bench")
-        subprocess.run(
-            [*notation, "key", "add", "bench", "--key", str(key), "--cert", str(cert), "--default"],
-            env=env,
-            capture_output=True,
-            check=False,
+        (base / "config").mkdir(parents=True, exist_ok=True)
+        (base / "config" / "signingkeys.json").write_text(
+            json.dumps({"default": "bench", "keys": [{"name": "bench", "keyPath": str(key), "certPath": str(cert)}]})
         )
         store = base / "config" / "truststore" / "x509" / "ca" / "bench"
         store.mkdir(parents=True, exist_ok=True)
