@@ -1,0 +1,68 @@
+"""What the JWS and COSE codecs share: the decoded form with its signed bytes, and strict base64 helpers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from notation._internal.envelope.model import (
+    HEADER_AUTHENTIC_SIGNING_TIME,
+    HEADER_EXPIRY,
+    HEADER_SIGNING_SCHEME,
+    HEADER_SIGNING_TIME,
+    SignerInfo,
+)
+
+STANDARD_HEADERS = (HEADER_SIGNING_SCHEME, HEADER_SIGNING_TIME, HEADER_AUTHENTIC_SIGNING_TIME, HEADER_EXPIRY)
+
+_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64STD_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+@dataclass(frozen=True)
+class DecodedEnvelope:
+    """A structurally valid envelope: its content plus the exact bytes the primitive signature covers."""
+
+    info: SignerInfo
+    signed_bytes: bytes
+    """JWS: ASCII(protected '.' payload) as received; COSE: the Sig_structure over the received protected bytes."""
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict RFC 7515 base64url: no padding, URL alphabet only, canonical trailing bits (JWS-02)."""
+    if not _B64URL_RE.match(text) or len(text) % 4 == 1:
+        raise ValueError("illegal base64url data")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(data) != text:
+        raise ValueError("non-canonical base64url data")
+    return data
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64std_decode(text: str) -> bytes:
+    """Strict standard base64 with padding (x5c, timestamp token; JWS-02)."""
+    if not _B64STD_RE.match(text) or len(text) % 4 != 0:
+        raise ValueError("illegal base64 data")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("illegal base64 data") from exc
+    if base64.b64encode(data).decode("ascii") != text:
+        raise ValueError("non-canonical base64 data")
+    return data
+
+
+_SEMVER_RE = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+def is_semver(text: str) -> bool:
+    return bool(_SEMVER_RE.match(text))

@@ -1,0 +1,106 @@
+"""Loading certificates and private keys from files (cli.md CLI-22), and certificate thumbprints (MAN-06)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from notation.errors import CertificateError, KeyError_
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+    from notation._internal.envelope.local_signer import LocalSigner
+
+MAX_FILE_SIZE = 1024 * 1024
+"""Key and certificate files are small; a bigger file is not one (bounded read)."""
+
+
+def _read_bounded(path: str | Path, what: str, error: type[Exception]) -> bytes:
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(MAX_FILE_SIZE + 1)
+    except OSError as exc:
+        raise error(f"failed to read {what} file {p}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_SIZE:
+        raise error(f"{what} file {p} is too large (more than {MAX_FILE_SIZE} bytes)")
+    return data
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in ``data``: all PEM ``CERTIFICATE`` blocks in order, or a single DER certificate."""
+    from cryptography import x509 as cx509
+
+    try:
+        if b"-----BEGIN" in data:
+            certs = cx509.load_pem_x509_certificates(data)
+        else:
+            certs = [cx509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise CertificateError(f"failed to parse certificate: {exc}") from exc
+    if not certs:
+        raise CertificateError("no certificate found")
+    return certs
+
+
+def load_certificates_file(path: str | Path) -> list[x509.Certificate]:
+    data = _read_bounded(path, "certificate", CertificateError)
+    try:
+        return load_certificates(data)
+    except CertificateError as exc:
+        raise CertificateError(f"{path}: {exc}") from exc
+
+
+def load_private_key(data: bytes) -> PrivateKeyTypes:
+    """An unencrypted PEM key: PKCS#8 ``PRIVATE KEY``, PKCS#1 ``RSA PRIVATE KEY`` or SEC1 ``EC PRIVATE KEY``."""
+    from cryptography.hazmat.primitives import serialization
+
+    if b"ENCRYPTED" in data:
+        raise KeyError_("encrypted private keys are not supported")
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyError_(f"failed to parse private key: {exc}") from exc
+    except Exception as exc:  # cryptography raises UnsupportedAlgorithm for exotic keys
+        raise KeyError_(f"unsupported private key: {exc}") from exc
+
+
+def _public_bytes(key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_local_signer(key_path: str | Path, cert_path: str | Path) -> LocalSigner:
+    """CLI-22: load a key and its certificate chain (leaf first); the key must match the leaf certificate."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from notation._internal.envelope.algorithms import KeySpec
+    from notation._internal.envelope.local_signer import LocalSigner
+
+    key = load_private_key(_read_bounded(key_path, "key", KeyError_))
+    chain = load_certificates_file(cert_path)
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise KeyError_("unsupported private key type: only RSA and EC keys can sign")
+    try:
+        leaf_public = _public_bytes(chain[0].public_key())
+    except ValueError as exc:
+        raise CertificateError(f"invalid public key in certificate {cert_path}: {exc}") from exc
+    if _public_bytes(key.public_key()) != leaf_public:
+        raise CertificateError(
+            f"the private key {key_path} does not match the public key of the first certificate in {cert_path}"
+        )
+    KeySpec.from_public_key(chain[0].public_key())  # ALG-02: reject unsupported sizes up front
+    return LocalSigner(key, chain)
+
+
+def thumbprint_sha256(cert: x509.Certificate) -> str:
+    """Lowercase hex SHA-256 of the DER certificate (MAN-06, DISC-02)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
