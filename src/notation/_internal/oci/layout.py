@@ -393,8 +393,8 @@ class OCILayout:
 
     def push_blob(self, descriptor: Descriptor, data: bytes) -> None:
         """Store a blob atomically; a no-op if a file of the right size already exists at its digest."""
-        descriptor.check(data)
         path = self._blob_path(descriptor.digest)
+        descriptor.check(data)
         try:
             if path.is_file() and path.stat().st_size == descriptor.size:
                 return
