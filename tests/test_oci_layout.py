@@ -267,6 +267,7 @@ def test_man10_oversized_blob_refused_before_read(image: tuple[OCILayout, Descri
 
 
 @pytest.mark.timeout(10)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_fetch_refuses_non_regular_files(image: tuple[OCILayout, Descriptor]) -> None:
     """A FIFO at a blob path would block a naive read forever."""
     layout, _ = image
@@ -456,3 +457,25 @@ def test_listing_a_corrupted_signature_manifest(image: tuple[OCILayout, Descript
     path.write_bytes(data.replace(b'"size":2', b'"size":3'))
     with pytest.raises(StoreError, match="digest mismatch"):
         list(layout.list_signatures(subject))
+
+
+def _push_many(root: str, worker: int, count: int) -> None:
+    layout = OCILayout.open(root)
+    subject = layout.resolve("v1")
+    for i in range(count):
+        _sign(layout, subject, f"envelope {worker}-{i}".encode())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock-based serialization is POSIX only")
+def test_concurrent_appends_from_several_processes_lose_nothing(image: tuple[OCILayout, Descriptor]) -> None:
+    import multiprocessing
+
+    layout, subject = image
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_push_many, args=(str(layout.root), w, 5)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    assert len(list(layout.list_signatures(subject))) == 20

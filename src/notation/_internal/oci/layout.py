@@ -449,6 +449,32 @@ class OCILayout:
 
         With a tag, other entries carrying the same tag lose it (a tag names one manifest, as in oras).
         """
+        with self._index_lock():
+            self._append_index_entry_locked(entry, tag)
+
+    @contextlib.contextmanager
+    def _index_lock(self) -> Iterator[None]:
+        """Serialize index.json read-modify-write among notation-py processes (advisory ``flock`` on the layout
+        directory itself, so no lock file is left in the layout). Where flock is unavailable, writes are still
+        atomic; only concurrent appends could lose one another.
+        """
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            yield
+            return
+        try:
+            fd = os.open(self._root, os.O_RDONLY)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _append_index_entry_locked(self, entry: dict[str, Any], tag: str | None) -> None:
         doc, parsed = self._load_index()
         kept: list[dict[str, Any]] = []
         present = False
