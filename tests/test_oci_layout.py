@@ -35,6 +35,14 @@ THUMB = "47cdd49983346c570e23b9c805016eb11479178fd3fad07cb2e81d17e884eda4"
 WHEN = dt.datetime(2026, 11, 28, 10, 45, 56, tzinfo=dt.UTC)
 
 
+def _copy_layout(src: Path, dst: Path) -> Path:
+    """Copy a read-only interop layout and make the copy writable (shared/ may come without write bits)."""
+    shutil.copytree(src, dst)
+    for p in [dst, *dst.rglob("*")]:
+        p.chmod(p.stat().st_mode | 0o200)
+    return dst
+
+
 def _blob(root: Path, digest: str) -> Path:
     alg, hex_ = digest.split(":", 1)
     return root / "blobs" / alg / hex_
@@ -312,8 +320,7 @@ def test_man11_list_signatures_finds_exactly_the_go_signature(tmp_path: Path) ->
     cases = json.loads((INTEROP / "cases.json").read_bytes())["cases"]
     assert len(cases) >= 20
     for case in cases:
-        root = tmp_path / case["name"]
-        shutil.copytree(INTEROP / case["layout"], root)
+        root = _copy_layout(INTEROP / case["layout"], tmp_path / case["name"])
         layout = OCILayout.open(root)
         subject = layout.resolve(case["digest"])
         assert layout.resolve("v1") == subject
@@ -331,8 +338,7 @@ def test_man11_list_signatures_finds_exactly_the_go_signature(tmp_path: Path) ->
 def test_man21_resigning_a_go_layout_reproduces_go_index_json(tmp_path: Path) -> None:
     """Remove the Go signature from a copied layout, push the rebuilt manifest: index.json is byte-identical."""
     for case_dir in _interop_cases()[:4]:
-        root = tmp_path / case_dir.parent.name
-        shutil.copytree(case_dir, root)
+        root = _copy_layout(case_dir, tmp_path / case_dir.parent.name)
         original_index = (root / "index.json").read_bytes()
         index = json.loads(original_index)
         sig_entry = index["manifests"].pop()
