@@ -13,7 +13,6 @@ import io
 import json
 import os
 import stat
-import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -498,6 +497,8 @@ class OCILayout:
 
 def _tar_files(files: Mapping[str, bytes]) -> bytes:
     """A deterministic tar (sorted names, zero times, root owner) so the same files give the same digest."""
+    import tarfile  # only the image writer needs it; keep it off the CLI start-up path
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):
