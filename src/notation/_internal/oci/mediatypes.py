@@ -12,7 +12,13 @@ OCI_LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 
-MANIFEST_MEDIA_TYPES = (OCI_IMAGE_MANIFEST, OCI_IMAGE_INDEX, DOCKER_MANIFEST_V2, DOCKER_MANIFEST_LIST, OCI_ARTIFACT_MANIFEST)
+MANIFEST_MEDIA_TYPES = (
+    OCI_IMAGE_MANIFEST,
+    OCI_IMAGE_INDEX,
+    DOCKER_MANIFEST_V2,
+    DOCKER_MANIFEST_LIST,
+    OCI_ARTIFACT_MANIFEST,
+)
 
 NOTARY_SIGNATURE = "application/vnd.cncf.notary.signature"
 NOTARY_PAYLOAD = "application/vnd.cncf.notary.payload.v1+json"
