@@ -78,7 +78,9 @@ class Issued:
         return kp, cp
 
 
-def _hash_for(key: CertificateIssuerPrivateKeyTypes, hash_alg: hashes.HashAlgorithm | None) -> hashes.HashAlgorithm | None:
+def _hash_for(
+    key: CertificateIssuerPrivateKeyTypes, hash_alg: hashes.HashAlgorithm | None
+) -> hashes.HashAlgorithm | None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     if isinstance(key, ed25519.Ed25519PrivateKey):
@@ -102,27 +104,34 @@ def issue(
     subject: x509.Name | None = None,
     basic_constraints: bool = True,
     bc_critical: bool = True,
+    ku_critical: bool = True,
+    eku_critical: bool = False,
+    issuer_name: x509.Name | None = None,
+    extra_extensions: list[tuple[x509.ExtensionType, bool]] | None = None,
 ) -> Issued:
     """Issue a certificate. Defaults: CA certs get keyCertSign, leaves digitalSignature + codeSigning EKU.
 
     key_usage: "default", "none", or a comma list of names (digital_signature, key_cert_sign, crl_sign, ...).
+    issuer_name overrides the issuer field (to forge name mismatches); extra_extensions are added as given.
     """
     key = key or new_key(key_kind)
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     nb = not_before or now - dt.timedelta(hours=1)
     na = not_after or now + dt.timedelta(days=30)
     subj = subject or name(cn)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subj)
-        .issuer_name(issuer.cert.subject if issuer else subj)
+        .issuer_name(issuer_name or (issuer.cert.subject if issuer else subj))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(nb)
         .not_valid_after(na)
     )
     if basic_constraints and (ca or issuer is not None):
-        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), bc_critical)
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), bc_critical
+        )
     names = {"digital_signature", "key_cert_sign"} if ca else {"digital_signature"}
     if key_usage == "none":
         names = set()
@@ -143,11 +152,13 @@ def issue(
                 "decipher_only",
             )
         }
-        builder = builder.add_extension(x509.KeyUsage(**flags), True)
+        builder = builder.add_extension(x509.KeyUsage(**flags), ku_critical)
     if eku is None and not ca:
         eku = [ExtendedKeyUsageOID.CODE_SIGNING]
     if eku:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), False)
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), eku_critical)
+    for ext, critical in extra_extensions or []:
+        builder = builder.add_extension(ext, critical)
     builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
     signer_key = issuer.key if issuer else key
     cert = builder.sign(signer_key, _hash_for(signer_key, hash_alg))
@@ -159,7 +170,9 @@ def root_ca(cn: str = "Notary Test Root", key_kind: str = "rsa2048", **kw: objec
     return issue(cn, key_kind=key_kind, ca=True, **kw)  # type: ignore[arg-type]
 
 
-def chain3(leaf_kind: str = "rsa2048", ca_kind: str = "rsa3072", leaf_cn: str = "leaf") -> tuple[Issued, Issued, Issued]:
+def chain3(
+    leaf_kind: str = "rsa2048", ca_kind: str = "rsa3072", leaf_cn: str = "leaf"
+) -> tuple[Issued, Issued, Issued]:
     """(root, intermediate, leaf): the usual 3-certificate signing chain."""
     root = root_ca("Test Root", key_kind=ca_kind)
     inter = issue("Test Intermediate", key_kind=ca_kind, issuer=root, ca=True, path_length=0)
