@@ -1,0 +1,205 @@
+"""Flags and helpers shared by several commands: logging flags, registry credentials, k=v maps, store opening.
+
+Nothing heavy is imported here at module level: these run on every CLI start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from notation._internal.cli.framework import CommandError, Flag, Invocation
+
+if TYPE_CHECKING:
+    from notation._internal.oci.store import ArtifactStore
+
+DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+
+
+def debug_flags() -> list[Flag]:
+    return [
+        Flag("debug", "bool", "debug mode", short="d"),
+        Flag("verbose", "bool", "verbose mode", short="v"),
+    ]
+
+
+def registry_flags(*, insecure: bool = True) -> list[Flag]:
+    flags = [
+        Flag(
+            "username",
+            "string",
+            "username for registry operations (default to $NOTATION_USERNAME if not specified)",
+            short="u",
+        ),
+        Flag(
+            "password",
+            "string",
+            "password for registry operations (default to $NOTATION_PASSWORD if not specified)",
+            short="p",
+        ),
+    ]
+    if insecure:
+        flags.append(
+            Flag(
+                "insecure-registry",
+                "bool",
+                "use HTTP protocol while connecting to registries. Should be used only for testing",
+            )
+        )
+    return flags
+
+
+def max_signatures_flag() -> Flag:
+    return Flag("max-signatures", "int", "maximum number of signatures to evaluate or examine", default=100)
+
+
+def allow_referrers_api_flag(op: str) -> Flag:
+    return Flag(
+        "allow-referrers-api",
+        "bool",
+        f"[Experimental] use the Referrers API to {op} signatures, if not supported (returns 404), fallback to the "
+        "Referrers tag schema",
+        hidden=True,
+        experimental=True,
+    )
+
+
+def setup_logging(inv: Invocation) -> None:
+    """CLI-06: -v info, -d debug (wins), logfmt-like lines on stderr; silent otherwise."""
+    debug = bool(inv.values.get("debug"))
+    verbose = bool(inv.values.get("verbose"))
+    if not (debug or verbose):
+        return
+    handler = logging.StreamHandler(inv.stderr)
+    fmt = 'time=%(asctime)s level=%(levelname)s msg="%(message)s"' if debug else 'level=%(levelname)s msg="%(message)s"'
+    handler.setFormatter(_LowerLevelFormatter(fmt))
+    root = logging.getLogger("notation")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.propagate = False
+
+
+class _LowerLevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
+def parse_flag_map(pairs: list[str], flag_name: str) -> dict[str, str]:
+    """Go's ParseFlagMap: one ``k=v`` per occurrence, split at the first ``=``, both sides non-empty."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise CommandError(f'could not parse flag {flag_name}: key-value pair requires "=" as separator')
+        if key in out:
+            raise CommandError(f"could not parse flag {flag_name}: duplicate key {key}")
+        out[key] = value
+    return out
+
+
+def require_reference(op: str) -> Any:
+    def check(args: list[str]) -> None:
+        if not args:
+            raise CommandError(
+                f"missing reference to the artifact: use `notation {op} --help` to see what parameters are required"
+            )
+
+    return check
+
+
+def check_max_signatures(value: int) -> None:
+    if value <= 0:
+        raise CommandError(f"max-signatures value {value} must be a positive number")
+
+
+@dataclass
+class Credentials:
+    username: str
+    password: str
+
+
+def take_credentials(inv: Invocation) -> Credentials:
+    """CLI-09/CLI-35: flags, else $NOTATION_USERNAME/$NOTATION_PASSWORD, which are then removed from the env."""
+    env_user = os.environ.pop("NOTATION_USERNAME", "")
+    env_pass = os.environ.pop("NOTATION_PASSWORD", "")
+    username = inv.flag_str("username") if "username" in inv.changed else env_user
+    password = inv.flag_str("password") if "password" in inv.changed else env_pass
+    return Credentials(username, password)
+
+
+def is_digest(ref: str) -> bool:
+    return bool(DIGEST_RE.match(ref))
+
+
+@dataclass
+class Target:
+    """An opened artifact store and the tag or digest to resolve in it."""
+
+    store: ArtifactStore
+    ref: str
+    display: str
+
+    @property
+    def is_tag(self) -> bool:
+        return not is_digest(self.ref)
+
+
+@contextmanager
+def open_target(
+    inv: Invocation,
+    reference: str,
+    *,
+    oci_layout: bool,
+    force_referrers_tag: bool = True,
+) -> Iterator[Target]:
+    """Open the OCI layout or the registry repository that ``reference`` names; closed on exit."""
+    from notation._internal.stores import RegistryOptions, open_store
+
+    options = None
+    if not oci_layout:
+        from notation._internal.config.config_file import load_config_lenient
+        from notation._internal.config.dirs import config_dir
+        from notation._internal.oci.reference import parse_reference
+
+        creds = take_credentials(inv)
+        registry = parse_reference(reference).registry
+        insecure = bool(inv.values.get("insecure-registry")) or load_config_lenient().is_insecure(registry)
+        options = RegistryOptions(
+            username=creds.username,
+            password=creds.password,
+            insecure=insecure,
+            force_referrers_tag=force_referrers_tag,
+            config_dir=config_dir(),
+        )
+    store, ref = open_store(reference, oci_layout=oci_layout, options=options)
+    try:
+        yield Target(store, ref, store.display_name)
+    finally:
+        store.close()
+
+
+def tag_warning(op: str, tag: str) -> str:
+    """CLI-31's mutable-tag warning for verify/list/inspect (sign has its own wording)."""
+    if op == "sign":
+        return (
+            f"Always sign the artifact using digest(@sha256:...) rather than a tag(:{tag}) because tags are mutable "
+            "and a tag reference can point to a different artifact than the one signed."
+        )
+    return (
+        f"Always {op} the artifact using digest(@sha256:...) rather than a tag(:{tag}) because resolved digest may "
+        "not point to the same signed artifact, as tags are mutable."
+    )
+
+
+def stdin_is_tty() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,85 @@
+"""``notation list`` / ``ls`` (cli.md §8, CLI-60/61)."""
+
+from __future__ import annotations
+
+from notation._internal.cli.common import (
+    allow_referrers_api_flag,
+    check_max_signatures,
+    debug_flags,
+    max_signatures_flag,
+    open_target,
+    registry_flags,
+    require_reference,
+    setup_logging,
+    tag_warning,
+)
+from notation._internal.cli.framework import Command, Flag, Invocation
+from notation._internal.cli.output import Node
+
+_LONG = """List all the signatures associated with signed artifact
+
+Example - List signatures of an OCI artifact:
+  notation list <registry>/<repository>@<digest>
+
+Example - List signatures of an OCI artifact identified by a tag  (Notation will resolve tag to digest)
+  notation list <registry>/<repository>:<tag>
+"""
+
+_EXPERIMENTAL_EXAMPLES = """
+Example - [Experimental] List signatures of an OCI artifact referenced in an OCI layout
+  notation list --oci-layout "<oci_layout_path>@<digest>"
+
+Example - [Experimental] List signatures of an OCI artifact identified by a tag and referenced in an OCI layout
+  notation list --oci-layout "<oci_layout_path>:<tag>"
+"""
+
+
+def _run(inv: Invocation) -> None:
+    from notation._internal.oci import mediatypes
+
+    setup_logging(inv)
+    max_signatures = inv.flag_int("max-signatures")
+    check_max_signatures(max_signatures)
+    if "allow-referrers-api" in inv.changed:
+        inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
+    with open_target(inv, inv.args[0], oci_layout=inv.flag_bool("oci-layout")) as target:
+        subject = target.store.resolve(target.ref)
+        if target.is_tag:
+            inv.warn(tag_warning("list", target.ref))
+        display = f"{target.display}@{subject.digest}"
+        digests: list[str] = []
+        exceeded = False
+        for desc in target.store.list_signatures(subject):
+            if len(digests) >= max_signatures:
+                exceeded = True
+                break
+            digests.append(desc.digest)
+    if not digests:
+        inv.out(f"{display} has no associated signature")
+    else:
+        root = Node(display)
+        group = root.add(mediatypes.NOTARY_SIGNATURE)
+        for digest in digests:
+            group.add(digest)
+        inv.stdout.write(root.render())
+    if exceeded:
+        inv.out(f"Warning: exceeded configured limit of max signatures {max_signatures} to examine")
+
+
+def command() -> Command:
+    return Command(
+        "list [flags] <reference>",
+        "List signatures of the signed artifact",
+        long=_LONG,
+        aliases=("ls",),
+        experimental_examples=_EXPERIMENTAL_EXAMPLES,
+        flags=[
+            *debug_flags(),
+            max_signatures_flag(),
+            *registry_flags(),
+            Flag("oci-layout", "bool", "[Experimental] list signatures stored in OCI image layout", experimental=True),
+            allow_referrers_api_flag("list"),
+        ],
+        run=_run,
+        args=require_reference("list"),
+    )

@@ -1,0 +1,121 @@
+"""Entry point of the ``notation`` command: builds the command tree, runs it, turns errors into one line.
+
+Every error is ``Error: <message>`` on stderr and exit 1 (CLI-02/03); with ``-d`` a traceback follows.
+Importing this module (and the command modules) pulls in no crypto, HTTP or CBOR library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import sys
+import traceback
+from typing import TextIO
+
+from notation._internal.cli.framework import (
+    Command,
+    CommandError,
+    HelpRequested,
+    Invocation,
+    UnknownCommand,
+    execute,
+    find_command,
+    render_help,
+)
+from notation.errors import NotationError
+
+ROOT_SHORT = "Notation - a tool to sign and verify artifacts"
+
+_COMMAND_MODULES = (
+    "cert",
+    "completion",
+    "inspect",
+    "key",
+    "list",
+    "login",
+    "plugin",
+    "policy",
+    "sign",
+    "verify",
+    "version",
+)
+
+
+def _help_command(root: Command) -> Command:
+    def run(inv: Invocation) -> None:
+        try:
+            target, rest = find_command(root, inv.args)
+        except UnknownCommand:
+            target, rest = root, inv.args
+        if rest and target is root:
+            inv.out(f"Unknown help topic [`{' '.join(rest)}`]")
+        inv.stdout.write(render_help(target))
+
+    return Command(
+        "help [command]",
+        "Help about any command",
+        long="Help provides help for any command in the application.\n"
+        "Simply type notation help [path to command] for full details.",
+        run=run,
+    )
+
+
+def build_root() -> Command:
+    root = Command("notation", ROOT_SHORT)
+    for name in _COMMAND_MODULES:
+        module = importlib.import_module(f"notation._internal.cli.{name}")
+        root.add(module.command())
+    root.add(_help_command(root))
+    return root
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg in ("--debug", "--debug=true") or (
+            arg.startswith("-") and not arg.startswith("--") and "d" in arg[1:].split("=")[0]
+        ):
+            return True
+    return False
+
+
+def _report(exc: BaseException, argv: list[str], stderr: TextIO) -> None:
+    message = exc.message if isinstance(exc, NotationError) else (str(exc) or type(exc).__name__)
+    stderr.write(f"Error: {message}\n")
+    if _debug_requested(argv) and not isinstance(exc, CommandError):
+        stderr.write("".join(traceback.format_exception(exc)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``notation`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    # Without -v/-d nothing is logged (CLI-06); this also keeps Python's last-resort handler quiet.
+    logging.getLogger("notation").addHandler(logging.NullHandler())
+    try:
+        root = build_root()
+        return execute(root, args, stdout, stderr, sys.stdin)
+    except HelpRequested as req:
+        stdout.write(render_help(req.command))
+        return 0
+    except UnknownCommand as exc:
+        stderr.write(f"Error: {exc.message}\n")
+        stderr.write(f"Run '{exc.command.path} --help' for usage.\n")
+        return 1
+    except KeyboardInterrupt:
+        stderr.write("Error: context canceled\n")
+        return 1
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # every failure is one line; -d adds the traceback
+        _report(exc, args, stderr)
+        return 1
+    finally:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stdout.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

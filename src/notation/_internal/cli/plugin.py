@@ -1,0 +1,5 @@
+from notation._internal.cli.framework import Command
+
+
+def command() -> Command:
+    return Command("plugin", "todo")

@@ -1,0 +1,143 @@
+"""``notation policy import|show`` (CLI-130/131): the OCI trust policy file in {CONFIG}."""
+
+from __future__ import annotations
+
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
+from notation._internal.cli.output import confirm
+
+_IMPORT_USAGE = "notation policy import <path-to-policy.json>"
+
+
+def _import_args(args: list[str]) -> None:
+    if len(args) != 1:
+        raise CommandError(
+            f"requires 1 argument but received {len(args)}.\nUsage: {_IMPORT_USAGE}\n"
+            "Please specify a trust policy file location as the argument"
+        )
+
+
+def _os_error(op: str, path: str, exc: OSError) -> str:
+    reason = (exc.strerror or str(exc)).lower()
+    return f"{op} {path}: {reason}"
+
+
+def _import(inv: Invocation) -> None:
+    from notation._internal.config import dirs
+    from notation._internal.config.fileio import atomic_write
+    from notation._internal.trust.policy import TrustPolicyDocument
+    from notation.errors import NotationError, TrustPolicyError
+
+    path = inv.args[0]
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(4 * 1024 * 1024 + 1)
+    except IsADirectoryError:
+        raise CommandError(f"failed to read trust policy file: read {path}: is a directory") from None
+    except OSError as exc:
+        raise CommandError(f"failed to read trust policy file: {_os_error('open', path, exc)}") from None
+    if len(data) > 4 * 1024 * 1024:
+        raise CommandError(f"failed to read trust policy file: {path} is larger than 4 MiB")
+    try:
+        doc = TrustPolicyDocument.parse(data, validate=False)
+    except NotationError as exc:
+        raise CommandError(f"failed to parse trust policy configuration: {exc}") from None
+    try:
+        doc = doc.validated()
+    except TrustPolicyError as exc:
+        raise CommandError(f"failed to validate trust policy: {exc}") from None
+    for warning in doc.warnings:
+        inv.warn(warning)
+    config_dir = dirs.config_dir()
+    if inv.flag_bool("force"):
+        inv.warn("existing trust policy configuration file will be overwritten")
+    else:
+        try:
+            TrustPolicyDocument.load(config_dir)
+            exists = True
+        except NotationError:
+            exists = False
+        if exists and not confirm(
+            "The trust policy file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout
+        ):
+            inv.out("Operation cancelled.")
+            return
+    target = config_dir / dirs.TRUST_POLICY_FILE
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        raise CommandError(f"failed to write trust policy file: {_os_error('open', str(target), exc)}") from None
+    inv.out("Trust policy configuration imported successfully.")
+
+
+def _show(inv: Invocation) -> None:
+    import os
+    import stat
+
+    from notation._internal.config import dirs
+    from notation._internal.trust.policy import TrustPolicyDocument
+    from notation.errors import NotationError
+
+    config_dir = dirs.config_dir()
+    path = config_dir / dirs.TRUST_POLICY_OCI_FILE
+    if not os.path.lexists(path):
+        path = config_dir / dirs.TRUST_POLICY_FILE
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise CommandError(
+                "failed to show trust policy: trust policy is not a regular file (symlinks are not supported)"
+            )
+        with open(path, "rb") as fh:
+            data = fh.read(4 * 1024 * 1024 + 1)
+    except FileNotFoundError:
+        raise CommandError(
+            "failed to show trust policy as the trust policy file does not exist.\n"
+            f"You can import one using `{_IMPORT_USAGE}`"
+        ) from None
+    except OSError as exc:
+        raise CommandError(f"failed to show trust policy: {_os_error('open', str(path), exc)}") from None
+    try:
+        TrustPolicyDocument.parse(data)
+    except NotationError as exc:
+        inv.err(f"Error: {exc}")
+        inv.err(
+            f"Existing trust policy configuration is invalid, you may update or create a new one via `{_IMPORT_USAGE}`"
+        )
+    inv.stdout.flush()
+    buffer = getattr(inv.stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        inv.stdout.write(data.decode("utf-8", errors="replace"))
+
+
+def command() -> Command:
+    imp = Command(
+        "import [flags] <file_path>",
+        "[Preview] Import trust policy configuration from a JSON file",
+        long="[Preview] Import trust policy configuration from a JSON file\n\n"
+        "Example - Import trust policy configuration from a file:\n"
+        "  notation policy import my_policy.json\n\n"
+        "Example - Import trust policy and override existing configuration without prompt:\n"
+        "  notation policy import --force my_policy.json\n",
+        flags=[Flag("force", "bool", "override the existing trust policy configuration, never prompt")],
+        run=_import,
+        args=_import_args,
+    )
+    show = Command(
+        "show [flags]",
+        "[Preview] Show trust policy configuration",
+        long="[Preview] Show trust policy configuration\n\n"
+        "Example - Show current trust policy configuration:\n"
+        "  notation policy show\n\n"
+        "Example - Save current trust policy configuration to a file:\n"
+        "  notation policy show > my_policy.json\n",
+        run=_show,
+    )
+    return Command(
+        "policy [command]",
+        "Manage trust policy configuration",
+        long="[Preview] Manage trust policy configuration for signature verification.",
+        children=[imp, show],
+    )

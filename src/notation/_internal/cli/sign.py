@@ -1,0 +1,214 @@
+# ruff: noqa: E501  (help texts are kept verbatim, one line per paragraph)
+"""``notation sign`` (cli.md §6, CLI-40..45)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notation._internal.cli.common import (
+    allow_referrers_api_flag,
+    debug_flags,
+    open_target,
+    parse_flag_map,
+    registry_flags,
+    require_reference,
+    setup_logging,
+    tag_warning,
+)
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
+
+_FORMATS = {"jws": "application/jose+json", "cose": "application/cose"}
+_NS_PER_SECOND = 1_000_000_000
+
+_LONG = """Sign artifacts
+
+Note: a signing key must be specified. This can be done temporarily by specifying a key ID, or a new key can be configured using the command "notation key add"
+
+Example - Sign an OCI artifact using the default signing key, with the default JWS envelope, and store the signature using the Referrers tag schema:
+  notation sign <registry>/<repository>@<digest>
+
+Example - Sign an OCI artifact using the default signing key, with the COSE envelope:
+  notation sign --signature-format cose <registry>/<repository>@<digest>
+
+Example - Sign an OCI artifact with a specified plugin and signing key stored in KMS:
+  notation sign --plugin <plugin_name> --id <remote_key_id> <registry>/<repository>@<digest>
+
+Example - Sign an OCI artifact using a specified key:
+  notation sign --key <key_name> <registry>/<repository>@<digest>
+
+Example - Sign an OCI artifact identified by a tag (Notation will resolve tag to digest):
+  notation sign <registry>/<repository>:<tag>
+
+Example - Sign an OCI artifact stored in a registry and specify the signature expiry duration, for example 24 hours:
+  notation sign --expiry 24h <registry>/<repository>@<digest>
+
+Example - Sign an OCI artifact with a timestamp:
+  notation sign --timestamp-url <TSA_url> --timestamp-root-cert <TSA_root_certificate_filepath> <registry>/<repository>@<digest>
+"""
+
+_EXPERIMENTAL_EXAMPLES = """
+Example - [Experimental] Sign an OCI artifact referenced in an OCI layout:
+  notation sign --oci-layout "<oci_layout_path>@<digest>"
+
+Example - [Experimental] Sign an OCI artifact identified by a tag and referenced in an OCI layout:
+  notation sign --oci-layout "<oci_layout_path>:<tag>"
+"""
+
+
+def expiry_from_ns(ns: int) -> Any:
+    """CLI-44 with Go's nanosecond precision, then a timedelta for the workflow (None = no expiry)."""
+    import datetime as dt
+
+    if ns < 0:
+        raise CommandError("expiry duration cannot be a negative value")
+    if ns % _NS_PER_SECOND:
+        raise CommandError("expiry duration supports minimum granularity of seconds")
+    return dt.timedelta(seconds=ns // _NS_PER_SECOND) if ns else None
+
+
+def _signer(inv: Invocation, plugin_config: dict[str, str]) -> Any:
+    """CLI-42 step 1: on-demand plugin key (--id/--plugin), else the named or default key."""
+    from notation._internal.config.dirs import libexec_dir
+    from notation._internal.config.signingkeys import load_signing_keys
+
+    plugin_name, key_id = inv.flag_str("plugin"), inv.flag_str("id")
+    if "key" not in inv.changed and (plugin_name or key_id):
+        from notation._internal.plugin.manager import PluginManager
+        from notation._internal.plugin.signer import make_plugin_signer
+
+        return make_plugin_signer(PluginManager(libexec_dir()), plugin_name, key_id, plugin_config)
+    key = load_signing_keys().resolve(inv.flag_str("key"))
+    if key.is_external:
+        from notation._internal.plugin.manager import PluginManager
+        from notation._internal.plugin.signer import make_plugin_signer
+
+        config = {**key.plugin_config, **plugin_config}
+        return make_plugin_signer(PluginManager(libexec_dir()), key.plugin_name, key.id, config)
+    from notation._internal.x509.keys import load_local_signer
+
+    return load_local_signer(key.key_path, key.cert_path)
+
+
+def _run(inv: Invocation) -> None:
+    from notation._internal.config.config_file import default_signature_format
+    from notation._internal.workflows.sign import sign_artifact
+
+    setup_logging(inv)
+    reference = inv.args[0]
+    for flag in ("timestamp-url", "timestamp-root-cert"):
+        if flag in inv.changed and not inv.flag_str(flag):
+            what = "tsa url" if flag == "timestamp-url" else "tsa root certificate path"
+            raise CommandError(f"timestamping: {what} cannot be empty")
+    force_referrers_tag = inv.flag_bool("force-referrers-tag")
+    if "allow-referrers-api" in inv.changed:
+        if inv.flag_bool("allow-referrers-api"):
+            inv.warn(
+                "flag '--allow-referrers-api' is deprecated and will be removed in future versions, use "
+                "'--force-referrers-tag=false' instead."
+            )
+            force_referrers_tag = False
+        else:
+            inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
+
+    plugin_config_raw = inv.flag_list("plugin-config")
+    try:  # a malformed --plugin-config is reported at its own step (CLI-42 step 3), after signer errors
+        early_config = parse_flag_map(plugin_config_raw, "plugin-config")
+    except CommandError:
+        early_config = {}
+    signer = _signer(inv, early_config)
+    with open_target(
+        inv, reference, oci_layout=inv.flag_bool("oci-layout"), force_referrers_tag=force_referrers_tag
+    ) as target:
+        fmt = inv.flag_str("signature-format") if "signature-format" in inv.changed else default_signature_format()
+        media_type = _FORMATS.get(fmt.lower())
+        if media_type is None:
+            raise CommandError(
+                f'signature format "{fmt}" not supported\nSupported signature envelope formats are "jws" and "cose"'
+            )
+        parse_flag_map(plugin_config_raw, "plugin-config")
+        metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
+        timestamp_url = inv.flag_str("timestamp-url")
+        if timestamp_url:
+            _attach_timestamper(signer, timestamp_url, inv.flag_str("timestamp-root-cert"))
+        subject = target.store.resolve(target.ref)
+        if target.is_tag:
+            inv.warn(tag_warning("sign", target.ref))
+        expiry = expiry_from_ns(inv.flag_int("expiry"))  # checked where notation-go checks it: when signing
+        result = sign_artifact(
+            target.store,
+            subject.digest,
+            signer,
+            envelope_media_type=media_type,
+            expiry=expiry,
+            user_metadata=metadata or None,
+        )
+    for warning in result.warnings:
+        inv.warn(warning)
+    inv.out(f"Successfully signed {result.reference}")
+
+
+def _attach_timestamper(signer: Any, url: str, root_cert: str) -> None:
+    """RFC 3161 timestamping arrives with the timestamp module; until then, say so instead of signing without it."""
+    try:
+        from notation._internal.timestamp import make_timestamper  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise CommandError("timestamping is not supported yet by notation-py") from None
+    signer.timestamper = make_timestamper(url, root_cert)
+
+
+def command() -> Command:
+    return Command(
+        "sign [flags] <reference>",
+        "Sign artifacts",
+        long=_LONG,
+        experimental_examples=_EXPERIMENTAL_EXAMPLES,
+        flags=[
+            *debug_flags(),
+            Flag(
+                "expiry",
+                "duration",
+                'optional expiry that provides a "best by use" time for the artifact. The duration is specified in '
+                "minutes(m) and/or hours(h). For example: 12h, 30m, 3h20m",
+                short="e",
+            ),
+            Flag(
+                "force-referrers-tag", "bool", "force to store signatures using the referrers tag schema", default=True
+            ),
+            Flag(
+                "id", "string", "key id (required if --plugin is set). This is mutually exclusive with the --key flag"
+            ),
+            Flag(
+                "key",
+                "string",
+                "signing key name, for a key previously added to notation's key list. This is mutually exclusive "
+                "with the --id and --plugin flags",
+                short="k",
+            ),
+            Flag(
+                "plugin",
+                "string",
+                "signing plugin name (required if --id is set). This is mutually exclusive with the --key flag",
+            ),
+            Flag(
+                "plugin-config",
+                "stringArray",
+                "{key}={value} pairs that are passed as it is to a plugin, refer plugin's documentation to set "
+                "appropriate values",
+            ),
+            Flag("signature-format", "string", 'signature envelope format, options: "jws", "cose"', default="jws"),
+            Flag("timestamp-root-cert", "string", "filepath of timestamp authority root certificate"),
+            Flag("timestamp-url", "string", "RFC 3161 Timestamping Authority (TSA) server URL"),
+            Flag(
+                "user-metadata", "stringArray", "{key}={value} pairs that are added to the signature payload", short="m"
+            ),
+            *registry_flags(),
+            Flag(
+                "oci-layout", "bool", "[Experimental] sign the artifact stored as OCI image layout", experimental=True
+            ),
+            allow_referrers_api_flag("sign"),
+        ],
+        run=_run,
+        args=require_reference("sign"),
+        exclusive=[("key", "id"), ("key", "plugin"), ("oci-layout", "force-referrers-tag", "allow-referrers-api")],
+        together=[("id", "plugin"), ("timestamp-url", "timestamp-root-cert")],
+    )

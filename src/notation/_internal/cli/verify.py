@@ -1,0 +1,148 @@
+# ruff: noqa: E501  (help texts are kept verbatim, one line per paragraph)
+"""``notation verify`` (cli.md §7, CLI-50..54)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notation._internal.cli.common import (
+    allow_referrers_api_flag,
+    check_max_signatures,
+    debug_flags,
+    max_signatures_flag,
+    open_target,
+    parse_flag_map,
+    registry_flags,
+    require_reference,
+    setup_logging,
+    tag_warning,
+)
+from notation._internal.cli.framework import Command, Flag, Invocation
+from notation._internal.cli.output import table
+
+_LONG = """Verify OCI artifacts
+
+Prerequisite: added a certificate into trust store and created a trust policy.
+
+Example - Verify a signature on an OCI artifact identified by a digest:
+  notation verify <registry>/<repository>@<digest>
+
+Example - Verify a signature on an OCI artifact identified by a tag  (Notation will resolve tag to digest):
+  notation verify <registry>/<repository>:<tag>
+"""
+
+_EXPERIMENTAL_EXAMPLES = """
+Example - [Experimental] Verify a signature on an OCI artifact referenced in an OCI layout using trust policy statement specified by scope.
+  notation verify --oci-layout <registry>/<repository>@<digest> --scope <trust_policy_scope>
+
+Example - [Experimental] Verify a signature on an OCI artifact identified by a tag and referenced in an OCI layout using trust policy statement specified by scope.
+  notation verify --oci-layout <registry>/<repository>:<tag> --scope <trust_policy_scope>
+"""
+
+
+def _plugin_hooks(plugin_config: dict[str, str]) -> Any:
+    """Verification plugin support (plugins.md §7), when the plugin host provides it."""
+    try:
+        from notation._internal.plugin.verification import make_plugin_hooks  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    from notation._internal.config.dirs import libexec_dir
+    from notation._internal.plugin.manager import PluginManager
+
+    return make_plugin_hooks(PluginManager(libexec_dir()), plugin_config)
+
+
+def _run(inv: Invocation) -> None:
+    from notation._internal.config import dirs
+    from notation._internal.trust.policy import TrustPolicyDocument
+    from notation._internal.trust.store import TrustStore
+    from notation._internal.workflows.verify import verify_artifact
+
+    setup_logging(inv)
+    reference = inv.args[0]
+    max_signatures = inv.flag_int("max-signatures")
+    check_max_signatures(max_signatures)
+    if "allow-referrers-api" in inv.changed:
+        inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
+    config_dir = dirs.config_dir()
+    policy = TrustPolicyDocument.load(config_dir)  # CLI-51: policy errors come first, as they are
+    trust_store = TrustStore(config_dir / "truststore")
+    plugin_config = parse_flag_map(inv.flag_list("plugin-config"), "plugin-config")
+    metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
+    oci_layout = inv.flag_bool("oci-layout")
+    with open_target(inv, reference, oci_layout=oci_layout) as target:
+        subject = target.store.resolve(target.ref)
+        if target.is_tag:
+            inv.warn(tag_warning("verify", target.ref))
+        scope = inv.flag_str("scope") if oci_layout else _registry_scope(reference)
+        outcome = verify_artifact(
+            target.store,
+            subject.digest,
+            policy=policy,
+            trust_store=trust_store,
+            scope=scope,
+            user_metadata=metadata,
+            max_signatures=max_signatures,
+            plugin_hooks=_plugin_hooks(plugin_config),
+        )
+    if outcome.skipped:
+        inv.out(f"Trust policy is configured to skip signature verification for {outcome.reference}")
+        return
+    for warning in outcome.warnings:
+        inv.warn(warning)
+    inv.out(f"Successfully verified signature for {outcome.reference}")
+    user_metadata = outcome.verified.user_metadata if outcome.verified is not None else {}
+    if user_metadata:
+        inv.out()
+        inv.out("The artifact was signed with the following user metadata.")
+        inv.out()
+        rows = [["KEY", "VALUE"], *([k, user_metadata[k]] for k in sorted(user_metadata))]
+        inv.stdout.write(table(rows))
+
+
+def _registry_scope(reference: str) -> str:
+    from notation._internal.oci.reference import parse_reference
+
+    parsed = parse_reference(reference)
+    return f"{parsed.registry}/{parsed.repository}"
+
+
+def command() -> Command:
+    return Command(
+        "verify [reference]",
+        "Verify OCI artifacts",
+        long=_LONG,
+        experimental_examples=_EXPERIMENTAL_EXAMPLES,
+        flags=[
+            *debug_flags(),
+            max_signatures_flag(),
+            Flag(
+                "plugin-config",
+                "stringArray",
+                "{key}={value} pairs that are passed as it is to a plugin, if the verification is associated with a "
+                "verification plugin, refer plugin documentation to set appropriate values",
+            ),
+            Flag(
+                "user-metadata",
+                "stringArray",
+                "user defined {key}={value} pairs that must be present in the signature for successful verification "
+                "if provided",
+                short="m",
+            ),
+            *registry_flags(),
+            Flag(
+                "oci-layout", "bool", "[Experimental] verify the artifact stored as OCI image layout", experimental=True
+            ),
+            Flag(
+                "scope",
+                "string",
+                "[Experimental] set trust policy scope for artifact verification, required and can only be used "
+                'when flag "--oci-layout" is set',
+                experimental=True,
+            ),
+            allow_referrers_api_flag("verify"),
+        ],
+        run=_run,
+        args=require_reference("verify"),
+        together=[("oci-layout", "scope")],
+    )
