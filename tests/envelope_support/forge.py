@@ -118,3 +118,7 @@ def cose(
     if unprotected is not None:
         unprot = unprotected
     return _cbor.dumps(_cbor.Tag(18, [raw, unprot, payload, sig]))
+
+
+def b64u_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
