@@ -74,8 +74,8 @@ def extract_zip(archive: Path, dest: Path) -> None:
                 raise PluginError(f"file in zip cannot be a symbolic link, but found \"{info.filename}\"")
             if info.is_dir() or "/" in info.filename or "\\" in info.filename or not info.filename:
                 continue  # only regular files at the archive root (PLG-83)
-            if unix_mode and not stat.S_ISREG(unix_mode):
-                continue
+            if stat.S_IFMT(unix_mode) not in (0, stat.S_IFREG):
+                continue  # devices, fifos... (no type bits at all means a regular file, as Go reads it)
             total += info.file_size
             if total >= MAX_FILE_BYTES:
                 raise PluginError(f"total file size reached the {MAX_FILE_BYTES // MIB} MiB size limit")
