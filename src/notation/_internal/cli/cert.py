@@ -14,13 +14,15 @@ from notation._internal.cli.output import confirm, table
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from notation._internal.trust.store import TrustStore
+
 STORE_TYPES = ("ca", "signingAuthority", "tsa")
 _STORE_NAME = re.compile(r"^[a-zA-Z0-9_.-]+$")
 _DASHES = "-" * 80
 _TYPE_HELP = "specify trust store type, options: ca, signingAuthority, tsa"
 
 
-def _trust_store() -> Any:
+def _trust_store() -> TrustStore:
     from notation._internal.config import dirs
     from notation._internal.trust.store import TrustStore
 
@@ -74,41 +76,15 @@ def _add(inv: Invocation) -> None:
 
 
 def _list(inv: Invocation) -> None:
-    from notation.errors import NotationError
-
     setup_logging(inv)
     store_type, store_name = inv.flag_str("type"), inv.flag_str("store")
-    if store_type and store_type not in STORE_TYPES:
-        return  # CLI-121: an unknown --type lists nothing
-    if store_type and store_name:
-        where = f"in the named store {store_name} of type {store_type}"
-    elif store_type:
-        where = f"of type {store_type}"
-    elif store_name:
-        where = f"in the named store {store_name}"
-    else:
-        where = "in the trust store"
-    try:
-        entries = ts_list(_trust_store(), store_type or None, store_name or None)
-    except NotationError as exc:
-        raise CommandError(f"failed to list all certificates stored {where}, with error: {exc}") from None
+    # The trust store words its errors after the filter given (CLI-121); an unknown --type lists nothing.
+    entries = _trust_store().list(store_type or None, store_name or None)
     if not entries:
         return
     rows = [["STORE TYPE", "STORE NAME", "CERTIFICATE"]]
-    rows += [[t, n, f] for t, n, f in entries]
+    rows += [[t, n, Path(str(f)).name] for t, n, f in entries]
     inv.stdout.write(table(rows))
-
-
-def ts_list(ts: Any, store_type: str | None, store_name: str | None) -> list[tuple[str, str, str]]:
-    """Rows (type, store, file name) from the trust store's listing, whatever shape its entries have."""
-    rows = []
-    for entry in ts.list(store_type, store_name):
-        if isinstance(entry, tuple):
-            t, n, f = entry[0], entry[1], entry[2]
-        else:
-            t, n, f = entry.store_type, entry.store_name, entry.path
-        rows.append((str(t), str(n), Path(str(f)).name))
-    return rows
 
 
 # -- show --------------------------------------------------------------------------------------------------------
@@ -147,18 +123,10 @@ def _describe(cert: x509.Certificate) -> list[str]:
 
 
 def _show(inv: Invocation) -> None:
-    from notation.errors import NotationError
-
     setup_logging(inv)
     store_type, store_name = inv.flag_str("type"), inv.flag_str("store")
     _check_type_and_store(store_type, store_name)
-    name = inv.args[0]
-    try:
-        certs = _trust_store().show(store_type, store_name, name)
-        if not certs:
-            raise CommandError("no valid certificate found in the file")
-    except NotationError as exc:
-        raise CommandError(f"failed to show details of certificate {name}, with error: {exc}") from None
+    certs = _trust_store().show(store_type, store_name, inv.args[0])  # errors carry the full CLI-122 message
     inv.out("Certificate details")
     inv.out(_DASHES)
     for i, cert in enumerate(certs):
@@ -172,8 +140,6 @@ def _show(inv: Invocation) -> None:
 
 
 def _delete(inv: Invocation) -> None:
-    from notation.errors import NotationError
-
     setup_logging(inv)
     store_type, store_name = inv.flag_str("type"), inv.flag_str("store")
     delete_all = inv.flag_bool("all")
@@ -191,25 +157,17 @@ def _delete(inv: Invocation) -> None:
     yes = inv.flag_bool("yes")
     if delete_all:
         prompt = f'Are you sure you want to delete all certificates in "{store_name}" of type "{store_type}"? [y/N] '
-        if not confirm(prompt, inv.stdin, inv.stdout, assume_yes=yes):
-            inv.out("Operation cancelled.")
-            return
-        try:
-            removed = ts.delete_store(store_type, store_name)
-        except NotationError as exc:
-            raise CommandError(f"failed to delete the named trust store: {exc}") from None
-        inv.out(f"Successfully deleted {Path(str(removed)).absolute()}")
+        removed = ts.delete_store(
+            store_type, store_name, confirm=lambda: confirm(prompt, inv.stdin, inv.stdout, assume_yes=yes)
+        )
+        inv.out("Operation cancelled." if removed is None else f"Successfully deleted {removed}")
         return
     name = inv.args[0]
     prompt = f'Are you sure you want to delete "{name}" in "{store_name}" of type "{store_type}"? [y/N] '
-    if not confirm(prompt, inv.stdin, inv.stdout, assume_yes=yes):
-        inv.out("Operation cancelled.")
-        return
-    try:
-        ts.delete(store_type, store_name, name)
-    except NotationError as exc:
-        raise CommandError(f"failed to delete the certificate file: {exc}") from None
-    inv.out(f"Successfully deleted {name}")
+    deleted = ts.delete(
+        store_type, store_name, name, confirm=lambda: confirm(prompt, inv.stdin, inv.stdout, assume_yes=yes)
+    )
+    inv.out("Operation cancelled." if deleted is None else f"Successfully deleted {name}")
 
 
 # -- generate-test / cleanup-test ----------------------------------------------------------------------------
@@ -258,11 +216,7 @@ def _cleanup(inv: Invocation) -> None:
         return
     ts = _trust_store()
     try:
-        ts.delete(
-            "ca",
-            name,
-            f"{name}.crt",
-        )
+        ts.delete("ca", name, f"{name}.crt")
         inv.out(f"Successfully deleted {name}.crt from trust store {name} of type ca")
     except NotationError as exc:
         inv.warn(f"{exc}")

@@ -149,9 +149,11 @@ def _run(inv: Invocation) -> None:
 
 def _attach_timestamper(signer: Any, url: str, root_cert: str) -> None:
     """RFC 3161 timestamping arrives with the timestamp module; until then, say so instead of signing without it."""
+    import importlib
+
     try:
-        from notation._internal.timestamp import make_timestamper  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
+        make_timestamper = importlib.import_module("notation._internal.timestamp").make_timestamper
+    except (ImportError, AttributeError):
         raise CommandError("timestamping is not supported yet by notation-py") from None
     signer.timestamper = make_timestamper(url, root_cert)
 

@@ -42,9 +42,11 @@ Example - [Experimental] Verify a signature on an OCI artifact identified by a t
 
 def _plugin_hooks(plugin_config: dict[str, str]) -> Any:
     """Verification plugin support (plugins.md §7), when the plugin host provides it."""
+    import importlib
+
     try:
-        from notation._internal.plugin.verification import make_plugin_hooks  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
+        make_plugin_hooks = importlib.import_module("notation._internal.plugin.verification").make_plugin_hooks
+    except (ImportError, AttributeError):
         return None
     from notation._internal.config.dirs import libexec_dir
     from notation._internal.plugin.manager import PluginManager

@@ -97,7 +97,7 @@ def generate_test_certificate(
     *,
     mark_default: bool,
     progress: Callable[[str], None],
-    add_to_trust_store: Callable[[Path], None],
+    add_to_trust_store: Callable[[Path], object],
     now: dt.datetime | None = None,
 ) -> TestCertificate:
     """Do the whole CLI-124 sequence, reporting each step through ``progress`` (the CLI prints it).
