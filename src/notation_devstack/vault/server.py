@@ -1,0 +1,508 @@
+"""The emulator's HTTP side: one HTTPS listener for the Key Vault data plane, the AAD-like authority and the admin
+API, plus a plain-HTTP loopback listener for the managed identity endpoint.
+
+Order of work per data-plane request (KVE-05, KVA-05): bearer challenge (401) before anything else, then token
+validation, api-version, vault by ``Host``, authorization, existence, request validation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import os
+import re
+import ssl
+import threading
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from notation_devstack.vault import identity
+from notation_devstack.vault.access import apply_policy_change
+from notation_devstack.vault.dataplane import DataPlane, Request, Response
+from notation_devstack.vault.errors import ApiError, bad_parameter
+from notation_devstack.vault.store import DEFAULT_APPID, StateStore, atomic_write, check_vault_name
+from notation_devstack.vault.tokens import VAULT_RESOURCE, InvalidToken, TokenIssuer
+
+MAX_BODY = 4 * 1024 * 1024
+KEYVAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
+_API_VERSION = re.compile(r"^(\d+\.\d+(-preview(\.\d+)?)?|\d{4}-\d{2}-\d{2}(-preview)?)$")
+_DATA_COLLECTIONS = {"certificates", "keys", "secrets", "deletedcertificates", "deletedkeys", "deletedsecrets"}
+
+
+def split_host(host: str) -> tuple[str, str]:
+    """``name.localhost:8443`` -> (``name.localhost``, ``:8443``); IPv6 literals keep their brackets."""
+    if host.startswith("["):
+        end = host.find("]")
+        return host[: end + 1], host[end + 1 :]
+    name, sep, port = host.partition(":")
+    return name, (sep + port)
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+class EmulatorCore:
+    """Everything a request handler needs: state, token issuer and the per-Host vault rules."""
+
+    def __init__(self, store: StateStore, lenient: bool) -> None:
+        self.store = store
+        self.lenient = lenient
+        self.issuer = TokenIssuer(store.root / "identity", store.tenant_id)
+
+    def vault_for_host(self, host: str) -> str:
+        """KVE-02: the first label of a DNS name picks the vault; IPs and bare ``localhost`` are the default."""
+        name, _port = split_host(host)
+        if _is_ip(name) or "." not in name:
+            return self.store.default_vault
+        label = name.split(".", 1)[0]
+        try:
+            return check_vault_name(label)
+        except Exception as exc:
+            raise bad_parameter(f"Invalid vault host name: {name}") from exc
+
+    def resource_for_host(self, host: str) -> str:
+        """KVE-06 (R): the parent domain (port kept) when there is one, else ``https://vault.azure.net``."""
+        name, port = split_host(host)
+        if _is_ip(name) or "." not in name:
+            return VAULT_RESOURCE
+        return f"https://{name.split('.', 1)[1]}{port}"
+
+    def challenge(self, host: str) -> str:
+        return (
+            f'Bearer authorization="https://{host}/{self.store.tenant_id}", '
+            f'resource="{self.resource_for_host(host)}"'
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "notation-devstack-vault/1"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    core: EmulatorCore  # set on the subclass made per server
+    plain_http: bool = False
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if os.environ.get("NOTATION_DEVSTACK_VAULT_LOG"):
+            super().log_message(format, *args)
+
+    # one entry point for every verb
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ms-request-id", str(uuid.uuid4()))
+        client_id = self.headers.get("x-ms-client-request-id")
+        if client_id and self.headers.get("x-ms-return-client-request-id", "").lower() == "true":
+            self.send_header("x-ms-client-request-id", client_id)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            raise ApiError(411, "BadParameter", "Chunked request bodies are not supported.")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            raise bad_parameter("Invalid Content-Length.") from exc
+        if length < 0 or length > MAX_BODY:
+            raise ApiError(413, "BadParameter", f"Request body larger than {MAX_BODY} bytes.")
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+            parsed = urllib.parse.urlsplit(self.path)
+            query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+            segments = parsed.path.split("/")[1:]
+            host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+            first = segments[0].lower() if segments else ""
+            if parsed.path.rstrip("/") == "/metadata/identity/oauth2/token" and self.command == "GET":
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                self._send(200, identity.managed_identity_token(self.core.issuer, query, headers))
+                return
+            if self.plain_http:
+                raise ApiError(404, "NotFound", "Only the managed identity endpoint is served over HTTP.")
+            if first == "_emulator":
+                self._admin(segments[1:], body, host)
+                return
+            if first not in _DATA_COLLECTIONS and len(segments) >= 2:
+                if self._authority(segments, body, host, query):
+                    return
+            self._data_plane(segments, body, host, query)
+        except ApiError as exc:
+            if exc.headers.pop("x-oauth-error", None):
+                self._send(exc.status, identity.oauth_error_body(exc), exc.headers)
+            else:
+                self._send(exc.status, exc.body(), exc.headers)
+        except Exception as exc:  # never let a bug drop the connection without an answer
+            self._send(500, {"error": {"code": "InternalError", "message": f"{type(exc).__name__}: {exc}"}})
+
+    # --- AAD-like authority -----------------------------------------------------------------------------
+
+    def _authority(self, segments: list[str], body: bytes, host: str, query: dict[str, str]) -> bool:
+        tenant, rest = segments[0], "/".join(segments[1:]).lower()
+        base = f"https://{host}"
+        if self.command == "POST" and rest in ("oauth2/v2.0/token", "oauth2/token"):
+            self._send(200, identity.client_credentials_token(self.core.issuer, tenant, body))
+            return True
+        if self.command == "GET" and rest in ("v2.0/.well-known/openid-configuration", ".well-known/openid-configuration"):
+            self._send(200, identity.openid_configuration(base, tenant))
+            return True
+        if self.command == "GET" and rest in ("discovery/v2.0/keys", "discovery/keys"):
+            self._send(200, self.core.issuer.jwks())
+            return True
+        if self.command == "GET" and tenant.lower() == "common" and rest == "discovery/instance":
+            tdisc = f"{base}/{self.core.store.tenant_id}/v2.0/.well-known/openid-configuration"
+            self._send(200, {"tenant_discovery_endpoint": tdisc, "api-version": "1.1", "metadata": []})
+            return True
+        return False
+
+    # --- admin API ------------------------------------------------------------------------------------------
+
+    def _admin(self, segments: list[str], body: bytes, host: str) -> None:
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(token.encode(), self.core.store.admin_token.encode()):
+            raise ApiError(401, "Unauthorized", "The admin API needs the admin token from the state directory.")
+        try:
+            doc = json.loads(body) if body else {}
+        except ValueError as exc:
+            raise bad_parameter(f"Invalid JSON body: {exc}") from exc
+        store = self.core.store
+        if segments == ["tokens"] and self.command == "POST":
+            token_str, expires = self.core.issuer.issue(
+                str(doc.get("objectId") or store.default_principal),
+                audience=str(doc.get("audience") or VAULT_RESOURCE),
+                app_id=str(doc.get("appId") or DEFAULT_APPID),
+            )
+            self._send(200, {"accessToken": token_str, "expiresOn": expires})
+            return
+        if segments == ["info"] and self.command == "GET":
+            self._send(200, {"tenantId": store.tenant_id, "defaultVault": store.default_vault,
+                             "defaultPrincipal": store.default_principal})
+            return
+        if len(segments) >= 2 and segments[0] == "vaults":
+            try:
+                name = check_vault_name(segments[1])
+            except Exception as exc:
+                raise bad_parameter(str(exc)) from exc
+            with store.lock:
+                vault = store.vault(name)
+                if len(segments) == 2 and self.command == "GET":
+                    self._send(200, self._vault_view(vault))
+                    return
+                if len(segments) == 4 and segments[2] == "accessPolicies" and self.command == "PUT":
+                    entries = ((doc.get("properties") or {}).get("accessPolicies")) or []
+                    if not isinstance(entries, list):
+                        raise bad_parameter("properties.accessPolicies must be a list")
+                    try:
+                        apply_policy_change(vault, segments[3], entries)
+                    except ValueError as exc:
+                        raise bad_parameter(str(exc)) from exc
+                    store.save(name)
+                    self._send(200, self._vault_view(vault))
+                    return
+        raise ApiError(404, "NotFound", "Unknown admin endpoint.")
+
+    @staticmethod
+    def _vault_view(vault: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": vault["name"],
+            "properties": {
+                "tenantId": vault["tenantId"],
+                "enableRbacAuthorization": vault.get("enableRbacAuthorization", False),
+                "accessPolicies": vault.get("accessPolicies", []),
+            },
+        }
+
+    # --- Key Vault data plane -------------------------------------------------------------------------------
+
+    def _data_plane(self, segments: list[str], body: bytes, host: str, query: dict[str, str]) -> None:
+        core = self.core
+        auth = self.headers.get("Authorization", "")
+        challenge = {"WWW-Authenticate": core.challenge(host)}
+        if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+            raise ApiError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers=challenge)
+        audiences = {VAULT_RESOURCE, KEYVAULT_APP_ID, core.resource_for_host(host)}
+        try:
+            principal = core.issuer.validate(
+                auth[7:].strip(), audiences, lenient=core.lenient, default_principal=core.store.default_principal
+            )
+        except InvalidToken as exc:
+            raise ApiError(401, "Unauthorized", str(exc), headers=challenge) from exc
+        api_version = query.get("api-version")
+        if not api_version:
+            raise bad_parameter("The api-version query parameter (?api-version=) is required for all requests.")
+        if not _API_VERSION.match(api_version):
+            raise bad_parameter(f"The specified version ({api_version}) is not recognized. Consider using the "
+                                "latest supported version (2025-07-01).")
+        if not segments or segments[0].lower() not in _DATA_COLLECTIONS:
+            raise ApiError(404, "NotFound", "The requested resource was not found.")
+        parsed: Any = None
+        if body:
+            try:
+                parsed = json.loads(body)
+            except ValueError as exc:
+                raise bad_parameter(f"The request body is not valid JSON: {exc}") from exc
+        vault_name = core.vault_for_host(host)
+        with core.store.lock:
+            plane = DataPlane(core.store, vault_name)
+            result: Response = plane.handle(
+                Request(self.command, segments, host, principal, parsed, query)
+            )
+        self._send(result.status, result.body, result.headers)
+
+
+class VaultServer:
+    """A running emulator: ``with VaultServer(state_dir) as vault: vault.url ...``.
+
+    ``url`` is the default vault's URL (``https://127.0.0.1:<port>``); other vaults are reached with a Host of
+    ``<vault>.localhost:<port>`` (see :meth:`vault_url`). ``ca_cert_path`` is the CA clients must trust
+    (``REQUESTS_CA_BUNDLE`` or ``connection_verify``). Token sources for each credential type: see
+    :mod:`notation_devstack.vault.identity`.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tenant_id: str | None = None,
+        vault_name: str | None = None,
+        lenient: bool = False,
+        cert_file: str | os.PathLike[str] | None = None,
+        key_file: str | os.PathLike[str] | None = None,
+        managed_identity_port: int = 0,
+    ) -> None:
+        from notation_devstack.vault import pki
+
+        self.state_dir = Path(state_dir)
+        self.store = StateStore(self.state_dir, tenant_id=tenant_id, default_vault=vault_name)
+        self.core = EmulatorCore(self.store, lenient)
+        self.host = host
+        if cert_file and key_file:
+            self._cert, self._key = Path(cert_file), Path(key_file)
+            self.ca_cert_path = self._cert
+            ca_default = self.state_dir / "tls" / "ca.pem"
+            if ca_default.exists():
+                self.ca_cert_path = ca_default
+        else:
+            self.ca_cert_path, self._cert, self._key = pki.ensure_tls(self.state_dir / "tls", [host])
+        handler = type("Handler", (_Handler,), {"core": self.core})
+        self._https = ThreadingHTTPServer((host, port), handler)
+        self._https.daemon_threads = True
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(self._cert), str(self._key))
+        self._https.socket = context.wrap_socket(self._https.socket, server_side=True)
+        mi_handler = type("MIHandler", (_Handler,), {"core": self.core, "plain_http": True})
+        self._http = ThreadingHTTPServer((host, managed_identity_port), mi_handler)
+        self._http.daemon_threads = True
+        self._threads: list[threading.Thread] = []
+        self.port = int(self._https.server_address[1])
+        self.mi_port = int(self._http.server_address[1])
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> VaultServer:
+        if self._threads:
+            return self
+        for srv in (self._https, self._http):
+            thread = threading.Thread(target=srv.serve_forever, name=f"vault-{srv.server_address[1]}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        atomic_write(self.state_dir / "server.json", json.dumps(self.info(), indent=2).encode())
+        return self
+
+    def stop(self) -> None:
+        for srv in (self._https, self._http):
+            if self._threads:
+                srv.shutdown()
+            srv.server_close()
+        self._threads = []
+        try:
+            info = json.loads((self.state_dir / "server.json").read_text())
+            if info.get("pid") == os.getpid() and info.get("url") == self.url:
+                (self.state_dir / "server.json").unlink()
+        except (OSError, ValueError):
+            pass
+
+    def __enter__(self) -> VaultServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- addresses ------------------------------------------------------------------------------------------
+
+    @property
+    def _netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self._netloc}"
+
+    @property
+    def authority_host(self) -> str:
+        """``AZURE_AUTHORITY_HOST`` for workload identity and environment credentials."""
+        return self.url
+
+    @property
+    def managed_identity_endpoint(self) -> str:
+        """``IDENTITY_ENDPOINT`` (App Service style managed identity), plain HTTP on loopback."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.mi_port}/metadata/identity/oauth2/token"
+
+    @property
+    def imds_authority(self) -> str:
+        """``AZURE_POD_IDENTITY_AUTHORITY_HOST`` (IMDS style managed identity)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.mi_port}"
+
+    @property
+    def tenant_id(self) -> str:
+        return self.store.tenant_id
+
+    @property
+    def vault_name(self) -> str:
+        return self.store.default_vault
+
+    @property
+    def default_principal(self) -> str:
+        """Object id of the "signed-in user" (the fake ``az``'s identity; allowed everything in a new vault)."""
+        return self.store.default_principal
+
+    def vault_url(self, vault: str | None = None) -> str:
+        if vault is None or vault.lower() == self.vault_name.lower():
+            return self.url
+        return f"https://{check_vault_name(vault)}.localhost:{self.port}"
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "pid": os.getpid(),
+            "caCert": str(self.ca_cert_path),
+            "tenantId": self.tenant_id,
+            "defaultVault": self.vault_name,
+            "defaultPrincipal": self.default_principal,
+            "authorityHost": self.authority_host,
+            "managedIdentityEndpoint": self.managed_identity_endpoint,
+            "imdsAuthority": self.imds_authority,
+        }
+
+    # --- helpers for tests and `notation-devstack up` ---------------------------------------------------------
+
+    def token(self, object_id: str | None = None, *, app_id: str | None = None, lifetime: int = 3600) -> str:
+        tok, _exp = self.core.issuer.issue(
+            object_id or self.default_principal,
+            app_id=app_id or DEFAULT_APPID,
+            lifetime=lifetime,
+        )
+        return tok
+
+    def credential(self, object_id: str | None = None, *, app_id: str | None = None) -> Any:
+        """An azure-core ``TokenCredential`` issuing this emulator's tokens for ``object_id`` (no network)."""
+        from notation_devstack.vault.credential import StaticEmulatorCredential
+
+        return StaticEmulatorCredential(self, object_id, app_id)
+
+    @staticmethod
+    def object_id_for_client(client_id: str) -> str:
+        """The principal of environment / workload identity credentials using ``client_id``."""
+        from notation_devstack.vault.tokens import object_id_for_client
+
+        return object_id_for_client(client_id)
+
+    @staticmethod
+    def managed_identity_object_id(client_id: str | None = None) -> str:
+        return identity.managed_identity_object_id(client_id)
+
+    def set_policy(
+        self,
+        object_id: str,
+        *,
+        keys: list[str] | None = None,
+        secrets: list[str] | None = None,
+        certificates: list[str] | None = None,
+        storage: list[str] | None = None,
+        application_id: str | None = None,
+        vault: str | None = None,
+        mode: str = "replace",
+    ) -> None:
+        """Change an access policy entry (``mode``: add | replace | remove, ARM semantics) and persist it."""
+        entry: dict[str, Any] = {"objectId": object_id, "permissions": {}}
+        if application_id:
+            entry["applicationId"] = application_id
+        for name, perms in (("keys", keys), ("secrets", secrets), ("certificates", certificates),
+                            ("storage", storage)):
+            if perms is not None:
+                entry["permissions"][name] = perms
+        with self.store.lock:
+            doc = self.store.vault(vault or self.vault_name)
+            apply_policy_change(doc, mode, [entry])
+            self.store.save(doc["name"])
+
+    def clear_policies(self, vault: str | None = None) -> None:
+        """Remove every access policy entry (then nobody, not even the default principal, has access)."""
+        with self.store.lock:
+            doc = self.store.vault(vault or self.vault_name)
+            doc["accessPolicies"] = []
+            self.store.save(doc["name"])
+
+    def create_certificate(
+        self, name: str, policy: dict[str, Any], *, vault: str | None = None, az_format: bool | None = None
+    ) -> dict[str, Any]:
+        """Create a certificate directly (test setup); ``policy`` in wire or az form. Returns the bundle."""
+        from notation_devstack.vault import certpolicy
+        from notation_devstack.vault.access import Principal
+
+        if az_format or (az_format is None and any(k[0].isupper() or k.endswith("Parameters") or
+                                                   k.endswith("Properties") for k in policy)):
+            policy = certpolicy.from_az(policy)
+        vault_name = vault or self.vault_name
+        host = f"{vault_name}.localhost:{self.port}" if vault_name.lower() != self.vault_name.lower() else self._netloc
+        admin = Principal("__emulator_admin__", self.tenant_id)
+        with self.store.lock:
+            plane = DataPlane(self.store, vault_name)
+            # Test setup bypasses access policies: call the handler directly, not through handle().
+            plane.base = f"https://{host}"
+            plane.req = Request("POST", ["certificates", name, "create"], host, admin, {"policy": policy}, {})
+            plane.create_certificate(name, None)
+            return plane.get_certificate(name, None).body  # type: ignore[no-any-return]
+
+    def write_fake_az(self, directory: str | os.PathLike[str]) -> Path:
+        """Write an ``az`` executable into ``directory`` answering ``az account get-access-token`` offline."""
+        from notation_devstack.vault.fake_az import write_script
+
+        return write_script(Path(directory), self.state_dir)

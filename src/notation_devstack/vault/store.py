@@ -1,0 +1,174 @@
+"""Persistence of the emulator's state directory: one JSON document per vault plus private keys as PEM files.
+
+Layout (all written atomically, temp file + ``os.replace``; private material with mode 0600)::
+
+    <state>/emulator.json                 tenant, default vault, default principal
+    <state>/tls/{ca,server}.pem           the local CA clients trust, and the server certificate
+    <state>/identity/signing-key.pem      signs the access tokens the emulator's token endpoints issue
+    <state>/identity/admin-token          bearer secret of the /_emulator/ admin API
+    <state>/server.json                   url, ports and endpoints of the running server (written by serve)
+    <state>/vaults/<vault>/vault.json     access policies and the public side of keys, certificates, secrets
+    <state>/vaults/<vault>/keys/<name>/<version>.pem   private keys: never sent anywhere
+
+The server keeps the documents in memory and rewrites a vault's file after each change, under one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from notation_devstack.vault.errors import VaultError
+
+DEFAULT_TENANT = "7a6b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d"
+DEFAULT_PRINCIPAL = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+DEFAULT_VAULT = "devstack-vault"
+DEFAULT_APPID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # the Azure CLI's public client id
+MAX_STATE_BYTES = 64 * 1024 * 1024
+
+_VAULT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write-then-rename in the same directory, so readers see the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_STATE_BYTES + 1)
+    except OSError as exc:
+        raise VaultError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > MAX_STATE_BYTES:
+        raise VaultError(f"{path} is larger than {MAX_STATE_BYTES} bytes")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise VaultError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def new_version() -> str:
+    return uuid.uuid4().hex
+
+
+def check_vault_name(name: str) -> str:
+    if not _VAULT_NAME.match(name):
+        raise VaultError(f"invalid vault name {name!r}: use 1-127 letters, digits and '-'")
+    return name
+
+
+class StateStore:
+    """The state directory: emulator settings, vault documents and private keys, guarded by one lock."""
+
+    def __init__(self, root: Path, tenant_id: str | None = None, default_vault: str | None = None) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.lock = threading.RLock()
+        settings_path = self.root / "emulator.json"
+        settings: dict[str, Any] = read_json(settings_path) if settings_path.exists() else {}
+        changed = not settings_path.exists()
+        for key, value in (("tenantId", tenant_id), ("defaultVault", default_vault)):
+            if value and settings.get(key) != value:
+                settings[key] = value
+                changed = True
+        settings.setdefault("tenantId", DEFAULT_TENANT)
+        settings.setdefault("defaultVault", DEFAULT_VAULT)
+        settings.setdefault("defaultPrincipal", DEFAULT_PRINCIPAL)
+        check_vault_name(settings["defaultVault"])
+        if changed:
+            atomic_write(settings_path, json.dumps(settings, indent=2).encode())
+        self.settings = settings
+        self._vaults: dict[str, dict[str, Any]] = {}
+        admin = self.root / "identity" / "admin-token"
+        if not admin.exists():
+            atomic_write(admin, secrets.token_urlsafe(32).encode(), mode=0o600)
+        self.admin_token = admin.read_text().strip()
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self.settings["tenantId"])
+
+    @property
+    def default_vault(self) -> str:
+        return str(self.settings["defaultVault"])
+
+    @property
+    def default_principal(self) -> str:
+        return str(self.settings["defaultPrincipal"])
+
+    def _vault_dir(self, name: str) -> Path:
+        return self.root / "vaults" / check_vault_name(name).lower()
+
+    def vault(self, name: str) -> dict[str, Any]:
+        """The vault document, created on first use with the default principal allowed everything (§3.2 R)."""
+        key = name.lower()
+        with self.lock:
+            if key in self._vaults:
+                return self._vaults[key]
+            path = self._vault_dir(name) / "vault.json"
+            if path.exists():
+                doc: dict[str, Any] = read_json(path)
+            else:
+                doc = {
+                    "name": name,
+                    "tenantId": self.tenant_id,
+                    "enableRbacAuthorization": False,
+                    "accessPolicies": [
+                        {
+                            "tenantId": self.tenant_id,
+                            "objectId": self.default_principal,
+                            "permissions": {"keys": ["all"], "secrets": ["all"], "certificates": ["all"], "storage": []},
+                        }
+                    ],
+                    "certificates": {},
+                    "keys": {},
+                    "secrets": {},
+                }
+                self._write(name, doc)
+            self._vaults[key] = doc
+            return doc
+
+    def save(self, name: str) -> None:
+        with self.lock:
+            self._write(name, self._vaults[name.lower()])
+
+    def _write(self, name: str, doc: dict[str, Any]) -> None:
+        atomic_write(self._vault_dir(name) / "vault.json", json.dumps(doc, indent=1, sort_keys=True).encode())
+
+    def key_path(self, vault: str, key_name: str, version: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", version):
+            raise VaultError(f"invalid key version {version!r}")
+        return self._vault_dir(vault) / "keys" / key_name.lower() / f"{version}.pem"
+
+    def write_private_key(self, vault: str, key_name: str, version: str, pem: bytes) -> None:
+        atomic_write(self.key_path(vault, key_name, version), pem, mode=0o600)
+
+    def read_private_key(self, vault: str, key_name: str, version: str) -> bytes:
+        return self.key_path(vault, key_name, version).read_bytes()
