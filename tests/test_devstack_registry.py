@@ -409,3 +409,12 @@ def test_storage_survives_restart(tmp_path: Path, s: requests.Session) -> None:
     with RegistryServer(tmp_path / "root") as srv:
         assert s.get(f"{srv.url}/v2/app/manifests/v1").content == body
         assert len(s.get(f"{srv.url}/v2/app/referrers/{desc['digest']}").json()["manifests"]) == 1
+
+
+def test_stop_ends_keep_alive_connections(tmp_path: Path) -> None:
+    srv = RegistryServer(tmp_path / "root").start()
+    with requests.Session() as s:
+        assert s.get(f"{srv.url}/v2/").status_code == 200  # leaves a pooled keep-alive connection
+        srv.stop()
+        with pytest.raises(requests.exceptions.ConnectionError):
+            s.get(f"{srv.url}/v2/", timeout=5)

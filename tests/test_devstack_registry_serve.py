@@ -221,3 +221,15 @@ def test_skopeo_over_tls_with_token_auth(tmp_path: Path, tls_dir: Path) -> None:
                     "--dest-cert-dir", str(certs), "--dest-creds", "alice:pw", dest, f"docker://{srv.host}/copy:v1")
         assert r.returncode == 0, r.stderr
         assert srv.storage.resolve("copy", "v1") == expected
+
+
+def test_stop_ends_keep_alive_tls_connections(tmp_path: Path, tls_dir: Path) -> None:
+    files = make_tls_files(tls_dir / "keepalive")
+    srv = RegistryServer(tmp_path / "root", tls=(files.cert, files.key)).start()
+    with requests.Session() as s:
+        s.trust_env = False
+        s.verify = str(files.ca_cert)
+        assert s.get(f"{srv.url}/v2/").status_code == 200
+        srv.stop()
+        with pytest.raises(requests.exceptions.ConnectionError):
+            s.get(f"{srv.url}/v2/", timeout=5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 import traceback
 from collections.abc import Iterator
@@ -171,7 +172,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
             self._send_error(exc)
         except _NotFound:
             self._send(404, b"404 page not found\n", content_type="text/plain; charset=utf-8")
-        except (ConnectionError, TimeoutError, OSError) as exc:
+        except (ConnectionError, TimeoutError, ssl.SSLError) as exc:  # the client went away: nobody to answer
             self.close_connection = True
             self.log_message("connection error: %s", exc)
         except Exception:  # a bug must still answer a clean 500, never leak a traceback to the client

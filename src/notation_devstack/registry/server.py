@@ -6,6 +6,7 @@ slow or broken handshake never blocks ``accept`` for everyone else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import socketserver
@@ -41,6 +42,28 @@ class _HTTPServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
 
+    def __init__(self, address: tuple[str, int], handler: type[RegistryHandler]) -> None:
+        super().__init__(address, handler)
+        self._active: set[socket.socket] = set()
+        self._active_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._active_lock:
+            self._active.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._active_lock:
+                self._active.discard(request)
+
+    def close_connections(self) -> None:
+        """End keep-alive connections too, so a stopped registry really stops answering."""
+        with self._active_lock:
+            active = list(self._active)
+        for sock in active:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.ssl_context is None:
             super().finish_request(request, client_address)
@@ -52,9 +75,13 @@ class _HTTPServer(ThreadingHTTPServer):
             if self.debug:
                 print(f"registry: TLS handshake with {client_address[0]} failed: {exc}", flush=True)
             return
+        with self._active_lock:
+            self._active.add(tls)  # the plain socket was detached by wrap_socket
         try:
             super().finish_request(tls, client_address)
         finally:
+            with self._active_lock:
+                self._active.discard(tls)
             tls.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -112,6 +139,7 @@ class RegistryServer:
         self._page = referrers_page_size
         self._timeout = request_timeout
         self._httpd: _HTTPServer | None = None
+        self._port: int | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -120,9 +148,10 @@ class RegistryServer:
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
+        """The bound port (kept after ``stop()`` so the address can still be reported)."""
+        if self._port is None:
             raise RuntimeError("registry is not started")
-        return int(self._httpd.server_address[1])
+        return self._port
 
     @property
     def host(self) -> str:
@@ -143,6 +172,7 @@ class RegistryServer:
         cls = _IPv6Server if ":" in self._bind[0] else _HTTPServer
         httpd = cls(self._bind, RegistryHandler)
         self._httpd = httpd
+        self._port = int(httpd.server_address[1])
         httpd.storage = self.storage
         httpd.ssl_context = self._ssl
         httpd.referrers_enabled = self._referrers
@@ -166,6 +196,7 @@ class RegistryServer:
             return
         httpd.shutdown()
         httpd.server_close()
+        httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
