@@ -43,4 +43,7 @@ def strict_loads(data: bytes | str) -> Any:
     """Parse JSON rejecting duplicate members, NaN/Infinity and invalid UTF-8 (raises ValueError)."""
     if isinstance(data, bytes):
         data = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    try:
+        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except RecursionError as exc:  # hostile nesting must be a parse error, not a crash
+        raise ValueError("JSON nested too deeply") from exc

@@ -63,12 +63,14 @@ def parse_envelope(media_type: str, data: bytes) -> SignerInfo:
 
 def _check_algorithm(info: SignerInfo) -> None:
     """ALG-02 for the leaf key and ALG-04: the declared algorithm must be the one the leaf key implies."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     leaf = info.certificate_chain[0]
     try:
         derived = KeySpec.from_public_key(leaf.public_key()).algorithm
     except CertificateError as exc:
         raise SignatureIntegrityError(str(exc)) from exc
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise SignatureIntegrityError(f"invalid public key in signing certificate: {exc}") from exc
     declared = info.signature_algorithm
     if derived is not declared:

@@ -45,6 +45,12 @@ class _LinkError(Exception):
 
 def subject_dn(cert: x509.Certificate) -> str:
     """The subject as Go's pkix.Name.String() prints it (RFC 4514 order and escaping)."""
+    try:
+        from notation._internal.x509.dn import go_name_string
+    except ImportError:  # pragma: no cover - the DN module is optional for the chain rules
+        pass
+    else:
+        return go_name_string(cert.subject)
     from cryptography.x509.oid import NameOID
 
     return cert.subject.rfc4514_string({NameOID.SERIAL_NUMBER: "SERIALNUMBER", NameOID.POSTAL_CODE: "POSTALCODE"})
@@ -133,6 +139,15 @@ def _check_signature(cert: x509.Certificate, issuer_key: object) -> None:
         raise _LinkError(kind) from exc
 
 
+def _public_key(cert: x509.Certificate) -> object:
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        return cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise _LinkError(f"x509: cannot parse public key: {exc}") from exc
+
+
 def _extensions(cert: x509.Certificate) -> x509.Extensions:
     try:
         return cert.extensions
@@ -180,13 +195,13 @@ def _check_issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     ku = _key_usage(parent)
     if ku is not None and not ku[0].key_cert_sign:
         raise _LinkError("x509: invalid signature: parent certificate cannot sign this kind of certificate")
-    _check_signature(child, parent.public_key())
+    _check_signature(child, _public_key(parent))
     return _raw_names(child)[0] == _raw_names(parent)[1]
 
 
 def _is_self_signed_strict(cert: x509.Certificate) -> None:
     """CERT-02: the signature verifies with the certificate's own key and raw subject == raw issuer."""
-    _check_signature(cert, cert.public_key())
+    _check_signature(cert, _public_key(cert))
     issuer, subject = _raw_names(cert)
     if issuer != subject:
         raise _LinkError("issuer and subject are not the same")
@@ -260,24 +275,27 @@ def _check_leaf_basic_constraints(cert: x509.Certificate) -> None:
 
 def _check_leaf_key(cert: x509.Certificate) -> None:
     """CERT-14 / ALG-02: the leaf key must be one of the six supported key types."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     from notation._internal.envelope.algorithms import KeySpec
 
     try:
         KeySpec.from_public_key(cert.public_key())
     except CertificateError as exc:
         raise CertificateError(f'certificate with subject "{subject_dn(cert)}": {exc}') from exc
-    except ValueError as exc:  # unparseable public key
+    except (ValueError, UnsupportedAlgorithm) as exc:  # unparseable public key
         raise CertificateError(f'certificate with subject "{subject_dn(cert)}": invalid public key: {exc}') from exc
 
 
 def _check_ca_key(cert: x509.Certificate) -> None:
     """Fail closed on weak CA keys (spec: RSA >= 2048, EC >= 256), beyond Go which checks only the leaf."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     dn = subject_dn(cert)
     try:
         key = cert.public_key()
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise CertificateError(f'certificate with subject "{dn}": invalid public key: {exc}') from exc
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
         raise CertificateError(f'certificate with subject "{dn}": rsa key size {key.key_size} bits is not supported')
