@@ -259,6 +259,8 @@ class Invocation:
 
 Handler = Callable[[Invocation], int | None]
 ArgsCheck = Callable[[list[str]], None]
+ArgsFlagsCheck = Callable[[list[str], dict[str, object]], None]
+"""A positional check that also looks at flag values (cobra's Args functions can read the parsed flags)."""
 
 
 @dataclass
@@ -272,6 +274,7 @@ class Command:
     flags: list[Flag] = field(default_factory=list)
     run: Handler | None = None
     args: ArgsCheck | None = None
+    args_with_flags: ArgsFlagsCheck | None = None
     children: list[Command] = field(default_factory=list)
     exclusive: list[tuple[str, ...]] = field(default_factory=list)
     together: list[tuple[str, ...]] = field(default_factory=list)
@@ -577,6 +580,8 @@ def execute(root: Command, argv: list[str], stdout: TextIO, stderr: TextIO, stdi
         raise CommandError(f"unknown command {go_quote(positional[0])} for {go_quote(cmd.path)}")
     if cmd.args is not None:
         cmd.args(positional)
+    if cmd.args_with_flags is not None:
+        cmd.args_with_flags(positional, values)
     _check_experimental(cmd, changed, stderr)
     _check_required(cmd, changed)
     _check_groups(cmd, changed)

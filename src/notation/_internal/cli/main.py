@@ -66,6 +66,8 @@ def build_root() -> Command:
     for name in _COMMAND_MODULES:
         module = importlib.import_module(f"notation._internal.cli.{name}")
         root.add(module.command())
+        if name == "login":
+            root.add(module.logout_command())
     root.add(_help_command(root))
     return root
 
