@@ -244,3 +244,21 @@ def test_chain_rules_apply() -> None:
     _verify(forge.cose(leaf))
     with pytest.raises(SignatureIntegrityError, match=r"^certificate-chain is invalid, "):
         _verify(forge.cose(leaf, chain=[leaf.cert, inter.cert]))
+
+
+def test_hostile_nesting_is_a_typed_error() -> None:
+    """Deeply nested CBOR and JSON fail as EnvelopeError, never as a crash."""
+    deep = b"\xd2\x84" + b"\x81" * 10_000 + b"\x00"
+    with pytest.raises(EnvelopeError, match="nesting too deep"):
+        _verify(deep)
+    from notation._internal.envelope.codec import parse_envelope
+
+    with pytest.raises(EnvelopeError, match="nested too deeply"):
+        parse_envelope("application/jose+json", b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_truncated_cbor_is_a_typed_error() -> None:
+    data = forge.cose(RSA)
+    for cut in (3, 50, len(data) // 2, len(data) - 1):
+        with pytest.raises(EnvelopeError):
+            _verify(data[:cut])
