@@ -72,6 +72,11 @@ def test_push_pull_image_keeps_exact_bytes(registry: RegistryServer, s: requests
     assert layer.content == b"layer-bytes"
     assert layer.headers["Docker-Content-Digest"] == digest(b"layer-bytes")
     assert s.head(f"{url}/v2/library/app/blobs/{digest(b'layer-bytes')}").headers["Content-Length"] == "11"
+    part = s.get(f"{url}/v2/library/app/blobs/{digest(b'layer-bytes')}", headers={"Range": "bytes=6-"})
+    assert part.status_code == 206 and part.content == b"bytes"
+    assert part.headers["Content-Range"] == "bytes 6-10/11"
+    bad = s.get(f"{url}/v2/library/app/blobs/{digest(b'layer-bytes')}", headers={"Range": "bytes=11-"})
+    assert bad.status_code == 416
     assert s.get(f"{url}/v2/library/app/tags/list").json() == {"name": "library/app", "tags": ["v1"]}
     assert s.get(f"{url}/v2/_catalog").json() == {"repositories": ["library/app"]}
 

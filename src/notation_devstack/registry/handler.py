@@ -27,6 +27,7 @@ API_VERSION = "registry/2.0"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 _CHUNK = 64 * 1024
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+_BYTE_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _HOST_RE = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
 
 _ROUTES = (
@@ -271,10 +272,22 @@ class RegistryHandler(BaseHTTPRequestHandler):
             return
         info, fh = storage.open_blob(name, digest)
         with fh:
-            self._send(200, b"", {"Docker-Content-Digest": digest}, content_type="application/octet-stream",
-                       length=info.size)
+            start, end = 0, info.size - 1
+            headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
+            status = 200
+            wanted = _BYTE_RANGE.fullmatch(self.headers.get("Range", "").strip())
+            if wanted and self.command == "GET":  # resumed pulls (containers/image) ask for the rest of a blob
+                first = int(wanted.group(1))
+                last = min(int(wanted.group(2)), end) if wanted.group(2) else end
+                if first > last:
+                    raise errors.DistributionError(416, "BLOB_UNKNOWN", "requested range not satisfiable",
+                                                   headers={"Content-Range": f"bytes */{info.size}"})
+                start, end, status = first, last, 206
+                headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
+            self._send(status, b"", headers, content_type="application/octet-stream", length=end - start + 1)
             if self.command == "GET":
-                remaining = info.size
+                fh.seek(start)
+                remaining = end - start + 1
                 while remaining > 0 and (block := fh.read(min(remaining, 1 << 20))):
                     self.wfile.write(block)
                     remaining -= len(block)
