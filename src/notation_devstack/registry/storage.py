@@ -268,14 +268,18 @@ class Storage:
                 raise errors.DistributionError(416, "BLOB_UPLOAD_INVALID",
                                                f"chunk starts at {start}, upload is at {offset}",
                                                {"offset": offset})
-            for chunk in chunks:
-                offset += len(chunk)
-                if offset > self.max_blob_size:
-                    fh.truncate(offset - len(chunk))
-                    raise errors.too_large("blob", self.max_blob_size)
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+            begin = offset
+            try:
+                for chunk in chunks:
+                    offset += len(chunk)
+                    if offset > self.max_blob_size:
+                        raise errors.too_large("blob", self.max_blob_size)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            except BaseException:
+                fh.truncate(begin)  # a failed chunk leaves the upload where it was, as the client last saw it
+                raise
             return offset
 
     def finish_upload(self, name: str, upload_id: str, digest: str, chunks: Iterable[bytes]) -> int:
