@@ -16,7 +16,7 @@ from notation._internal.oci.store import ArtifactStore
 from notation.errors import NotationError, SigningError, StoreError
 from notation.models import SignResult
 
-SIGNING_AGENT = "notation-py/" + __import__("notation").__version__
+SIGNING_AGENT: str = "notation-py/" + str(__import__("notation").__version__)
 
 
 def check_expiry(expiry: dt.timedelta | None) -> dt.timedelta | None:

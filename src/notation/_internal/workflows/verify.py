@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 PluginVerifier = Callable[..., Any]
 """Hook for verification plugins (plugins.md §7); see :class:`PluginHooks`."""
 
-_TRUST_STORE_HINT = ". Use command 'notation cert add' to create and add trusted certificates to the trust store"
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def verify_artifact(
             f'signature verification failed: no signature is associated with "{display}", '
             "make sure the artifact was signed successfully"
         )
-    if last_trust_store_error is not None and len(seen) == 1:  # AUTH-05: surfaced with its own message
+    if last_trust_store_error is not None:  # AUTH-05: surfaced with its own message
         raise VerificationError(last_trust_store_error)
     raise VerificationError(f"signature verification failed for all the signatures associated with {display}")
 
@@ -199,13 +198,9 @@ def _verify_signature(
             skip_identity="SIGNATURE_VERIFIER.TRUSTED_IDENTITY" in capabilities,
             skip_revocation="SIGNATURE_VERIFIER.REVOCATION_CHECK" in capabilities,
         )
-    except TrustStoreError as exc:
-        message = _trust_store_message(exc)
-        action = statement.actions[ValidationType.AUTHENTICITY]
-        if action is ValidationAction.ENFORCE:
-            failed = ValidationResult(ValidationType.AUTHENTICITY, action, str(exc))
-            raise _SignatureRejected(message, [*results, failed], trust_store_error=True) from exc
-        trust_results = [ValidationResult(ValidationType.AUTHENTICITY, action, str(exc))]
+    except TrustStoreError as exc:  # AUTH-05: raised only when authenticity is enforced; str() is the CLI form
+        failed = ValidationResult(ValidationType.AUTHENTICITY, ValidationAction.ENFORCE, str(exc))
+        raise _SignatureRejected(str(exc), [*results, failed], trust_store_error=True) from exc
     results.extend(trust_results)
     _raise_on_enforced_failure(results)
 
@@ -235,14 +230,6 @@ def _raise_on_enforced_failure(results: list[ValidationResult]) -> None:
     for result in results:
         if result.error is not None and result.action is ValidationAction.ENFORCE:
             raise _SignatureRejected(result.error, results)
-
-
-def _trust_store_message(exc: TrustStoreError) -> str:
-    """AUTH-05: how the CLI surfaces a trust store error that rejected the only signature."""
-    text = str(exc)
-    if "does not exist" in text:
-        return text + _TRUST_STORE_HINT
-    return text
 
 
 def _payload_annotations(info: SignerInfo) -> dict[str, str]:
