@@ -568,6 +568,15 @@ def _check_groups(cmd: Command, changed: set[str]) -> None:
             )
 
 
+def _quiet_logging() -> None:
+    """Without -v/-d nothing is logged (CLI-06): keep Python's last-resort handler from printing warnings."""
+    import logging
+
+    logger = logging.getLogger("notation")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+
+
 def execute(root: Command, argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = None) -> int:
     """Find, parse, validate and run; raises NotationError/HelpRequested for the caller to report."""
     cmd, rest = find_command(root, argv)
@@ -586,6 +595,7 @@ def execute(root: Command, argv: list[str], stdout: TextIO, stderr: TextIO, stdi
     _check_required(cmd, changed)
     _check_groups(cmd, changed)
     assert cmd.run is not None
+    _quiet_logging()
     inv = Invocation(cmd, positional, values, changed, stdout, stderr, stdin or sys.stdin)
     result = cmd.run(inv)
     return 0 if result is None else result

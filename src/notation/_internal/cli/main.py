@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import sys
 import traceback
 from typing import TextIO
@@ -94,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``notation`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     stdout, stderr = sys.stdout, sys.stderr
-    # Without -v/-d nothing is logged (CLI-06); this also keeps Python's last-resort handler quiet.
-    logging.getLogger("notation").addHandler(logging.NullHandler())
     try:
         root = build_root()
         return execute(root, args, stdout, stderr, sys.stdin)
