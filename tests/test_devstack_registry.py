@@ -425,3 +425,37 @@ def test_stop_ends_keep_alive_connections(tmp_path: Path) -> None:
         srv.stop()
         with pytest.raises(requests.exceptions.ConnectionError):
             s.get(f"{srv.url}/v2/", timeout=5)
+
+
+def test_docker_v2_and_withdrawn_artifact_manifests(registry: RegistryServer, s: requests.Session) -> None:
+    """MAN-01: the withdrawn OCI artifact manifest (read by verifiers) is stored and indexed as a referrer."""
+    url = registry.url
+    docker_type = "application/vnd.docker.distribution.manifest.v2+json"
+    push_blob(s, url, "app", b"cfg")
+    push_blob(s, url, "app", b"lyr")
+    docker = json.dumps({"schemaVersion": 2, "mediaType": docker_type,
+                         "config": descriptor("application/vnd.docker.container.image.v1+json", b"cfg"),
+                         "layers": [descriptor("application/vnd.docker.image.rootfs.diff.tar.gzip", b"lyr")]}).encode()
+    push_manifest(s, url, "app", docker, "docker", docker_type)
+    assert s.get(f"{url}/v2/app/manifests/docker").headers["Content-Type"] == docker_type
+    subject = descriptor(docker_type, docker)
+    artifact_type = "application/vnd.oci.artifact.manifest.v1+json"
+    push_blob(s, url, "app", b"sig")
+    artifact = json.dumps({"mediaType": artifact_type, "artifactType": NOTARY,
+                           "blobs": [descriptor("application/jose+json", b"sig")], "subject": subject}).encode()
+    r = push_manifest(s, url, "app", artifact, media_type=artifact_type)
+    assert r.headers["OCI-Subject"] == subject["digest"]
+    listed = s.get(f"{url}/v2/app/referrers/{subject['digest']}").json()["manifests"]
+    assert listed == [{"mediaType": artifact_type, "digest": digest(artifact), "size": len(artifact),
+                       "artifactType": NOTARY}]
+
+
+def test_put_by_digest_with_tag_parameters(registry: RegistryServer, s: requests.Session) -> None:
+    body, desc = image(s, registry.url, "app", tag=None)
+    r = s.put(f"{registry.url}/v2/app/manifests/{desc['digest']}", params=[("tag", "one"), ("tag", "two")],
+              data=body, headers={"Content-Type": OCI_MANIFEST})
+    assert r.status_code == 201
+    assert s.get(f"{registry.url}/v2/app/tags/list").json()["tags"] == ["one", "two"]
+    r = s.put(f"{registry.url}/v2/app/manifests/{desc['digest']}", params={"tag": "../x"}, data=body,
+              headers={"Content-Type": OCI_MANIFEST})
+    assert r.status_code == 400 and _error_code(r) == "TAG_INVALID"
