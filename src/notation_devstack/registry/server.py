@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from notation_devstack.registry.auth import Authorizer, Htpasswd, TokenAuthority
+from notation_devstack.registry.auth import AuthConfigError, Authorizer, Htpasswd, TokenAuthority
 from notation_devstack.registry.handler import RegistryHandler
 from notation_devstack.registry.storage import DEFAULT_MAX_BLOB_SIZE, Storage
 
@@ -128,7 +128,7 @@ class RegistryServer:
         self._service = service
         self.authorizer = Authorizer(users, None)  # token authority set in start(), once the address is known
         if token_auth and users is None:
-            Authorizer(users, TokenAuthority("x"))  # raises the configuration error now, not at start()
+            raise AuthConfigError("token auth needs an htpasswd file for the /token endpoint")
         self._ssl: ssl.SSLContext | None = None
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
