@@ -56,7 +56,9 @@ def _clients(vault: VaultServer, object_id: str | None = None) -> dict[str, Any]
     }
 
 
-def _wire_policy(subject: str, kty: str = "RSA", size: int | None = 2048, curve: str | None = None) -> CertificatePolicy:
+def _wire_policy(
+    subject: str, kty: str = "RSA", size: int | None = 2048, curve: str | None = None
+) -> CertificatePolicy:
     return CertificatePolicy(
         issuer_name="Self",
         subject=subject,
@@ -165,8 +167,9 @@ def test_key_and_secret_of_non_exportable_certificate(vault: VaultServer) -> Non
 
 def test_exportable_pkcs12_secret_contains_key(vault: VaultServer) -> None:
     """KVE-12: exportable PKCS#12 secrets carry the key (base64 PFX, no password)."""
-    from cryptography.hazmat.primitives.serialization import pkcs12
     import base64
+
+    from cryptography.hazmat.primitives.serialization import pkcs12
 
     c = _clients(vault)
     policy = CertificatePolicy(issuer_name="Self", subject="CN=exp", exportable=True, key_type=KeyType.ec,
@@ -210,7 +213,8 @@ def test_key_client_create_sign_and_plain_secrets(vault: VaultServer) -> None:
     assert [k.name for k in c["keys"].list_properties_of_key_versions("standalone")] == ["standalone"]
     digest = hashlib.sha256(b"x").digest()
     crypto = CryptographyClient(key, c["cred"], **c["kw"])
-    assert crypto.verify(SignatureAlgorithm.es256, digest, crypto.sign(SignatureAlgorithm.es256, digest).signature).is_valid
+    signature = crypto.sign(SignatureAlgorithm.es256, digest).signature
+    assert crypto.verify(SignatureAlgorithm.es256, digest, signature).is_valid
     with pytest.raises(HttpResponseError) as err:
         CryptographyClient(key.id, c["cred"], **c["kw"]).sign(SignatureAlgorithm.es256, digest + b"x")
     assert "Invalid length of 'value': 33 bytes. ES256 requires 32 bytes" in err.value.message

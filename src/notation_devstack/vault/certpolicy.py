@@ -74,7 +74,9 @@ def normalize(policy: Any) -> dict[str, Any]:
     if issuer["name"] not in ("Self", "Unknown"):
         raise bad_parameter(f"Issuer '{issuer['name']}' is not configured in this emulator (use Self or Unknown).")
     out["issuer"] = issuer
-    out.setdefault("lifetime_actions", [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}])
+    out.setdefault(
+        "lifetime_actions", [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}]
+    )
     return out
 
 

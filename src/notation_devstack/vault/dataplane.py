@@ -312,7 +312,8 @@ class DataPlane:
         private = keys.from_pem(self.store.read_private_key(self.vault_name, name, version))
         spki = serialization.PublicFormat.SubjectPublicKeyInfo
         pem = serialization.Encoding.PEM
-        if certs[0].public_key().public_bytes(pem, spki) != private.public_key().public_bytes(pem, spki):  # type: ignore[union-attr]
+        pending_public: Any = private.public_key()
+        if certs[0].public_key().public_bytes(pem, spki) != pending_public.public_bytes(pem, spki):
             raise bad_parameter("Public key from x5c parameter does not match with key of pending certificate.")
         enabled = bool((body.get("attributes") or {}).get("enabled", op.get("enabled", True)))
         self._add_cert_version(obj, version, certs[0], certs[1:], enabled, body.get("tags") or op.get("tags") or {})

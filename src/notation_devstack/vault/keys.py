@@ -112,7 +112,9 @@ def _check_alg(key: PrivateKeyTypes, alg: str) -> None:
         if isinstance(key, rsa.RSAPrivateKey):
             raise bad_parameter(f"Unsupported key size ({key.key_size}). Supported sizes are [256, 384, 521]")
         if not isinstance(key, ec.EllipticCurvePrivateKey) or curve_name(key) != _EC_ALG_CURVE[alg]:
-            raise bad_parameter(f"Key and signing algorithm are incompatible. {alg} requires curve {_EC_ALG_CURVE[alg]}.")
+            raise bad_parameter(
+                f"Key and signing algorithm are incompatible. {alg} requires curve {_EC_ALG_CURVE[alg]}."
+            )
         return
     raise bad_parameter(f"Invalid algorithm: {alg}")
 

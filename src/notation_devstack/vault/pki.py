@@ -186,7 +186,7 @@ def issue_self_signed(
     subject = parse_subject(x509_props.get("subject") or "") if x509_props.get("subject") else x509.Name([])
     not_before = now.replace(microsecond=0) - SKEW
     not_after = add_months(not_before, int(x509_props.get("validity_months") or 12))
-    public = key.public_key()  # type: ignore[union-attr]
+    public: Any = key.public_key()
     ski = x509.SubjectKeyIdentifier.from_public_key(public)
     builder = (
         x509.CertificateBuilder()

@@ -90,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
     core: EmulatorCore  # set on the subclass made per server
     plain_http: bool = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if os.environ.get("NOTATION_DEVSTACK_VAULT_LOG"):
             super().log_message(format, *args)
 
@@ -142,7 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = urllib.parse.urlsplit(self.path)
             query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
             segments = parsed.path.split("/")[1:]
-            host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+            address: Any = self.server.server_address
+            host = self.headers.get("Host") or f"{address[0]}:{address[1]}"
             first = segments[0].lower() if segments else ""
             if parsed.path.rstrip("/") == "/metadata/identity/oauth2/token" and self.command == "GET":
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -153,9 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
             if first == "_emulator":
                 self._admin(segments[1:], body, host)
                 return
-            if first not in _DATA_COLLECTIONS and len(segments) >= 2:
-                if self._authority(segments, body, host, query):
-                    return
+            if first not in _DATA_COLLECTIONS and len(segments) >= 2 and self._authority(segments, body, host):
+                return
             self._data_plane(segments, body, host, query)
         except ApiError as exc:
             if exc.headers.pop("x-oauth-error", None):
@@ -167,13 +167,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- AAD-like authority -----------------------------------------------------------------------------
 
-    def _authority(self, segments: list[str], body: bytes, host: str, query: dict[str, str]) -> bool:
+    def _authority(self, segments: list[str], body: bytes, host: str) -> bool:
         tenant, rest = segments[0], "/".join(segments[1:]).lower()
         base = f"https://{host}"
         if self.command == "POST" and rest in ("oauth2/v2.0/token", "oauth2/token"):
             self._send(200, identity.client_credentials_token(self.core.issuer, tenant, body))
             return True
-        if self.command == "GET" and rest in ("v2.0/.well-known/openid-configuration", ".well-known/openid-configuration"):
+        oidc = ("v2.0/.well-known/openid-configuration", ".well-known/openid-configuration")
+        if self.command == "GET" and rest in oidc:
             self._send(200, identity.openid_configuration(base, tenant))
             return True
         if self.command == "GET" and rest in ("discovery/v2.0/keys", "discovery/keys"):
@@ -250,7 +251,9 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         challenge = {"WWW-Authenticate": core.challenge(host)}
         if not auth.lower().startswith("bearer ") or not auth[7:].strip():
-            raise ApiError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers=challenge)
+            raise ApiError(
+                401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers=challenge
+            )
         audiences = {VAULT_RESOURCE, KEYVAULT_APP_ID, core.resource_for_host(host)}
         try:
             principal = core.issuer.validate(

@@ -15,6 +15,7 @@ The server keeps the documents in memory and rewrites a vault's file after each 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -49,10 +50,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -144,7 +143,9 @@ class StateStore:
                         {
                             "tenantId": self.tenant_id,
                             "objectId": self.default_principal,
-                            "permissions": {"keys": ["all"], "secrets": ["all"], "certificates": ["all"], "storage": []},
+                            "permissions": {
+                                "keys": ["all"], "secrets": ["all"], "certificates": ["all"], "storage": [],
+                            },
                         }
                     ],
                     "certificates": {},

@@ -101,7 +101,7 @@ class TokenIssuer:
             + b64url(json.dumps(claims, separators=(",", ":")).encode())
         )
         sig = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{b64url(sig)}", claims["exp"]
+        return f"{signing_input}.{b64url(sig)}", now + lifetime
 
     def validate(self, token: str, audiences: set[str], *, lenient: bool, default_principal: str) -> Principal:
         """The caller of a request; raises :class:`InvalidToken` for anything but our own, current token."""
