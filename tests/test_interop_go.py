@@ -52,8 +52,8 @@ def test_go_signature_verifies_as_expected(case: dict[str, Any], tmp_path: Path)
             assert f"Successfully verified signature for {layout}@{case['digest']}" in proc.stdout
     else:
         assert proc.returncode == 1, proc.stdout
-        assert proc.stderr.startswith("Error: "), proc.stderr
-        assert len(proc.stderr.strip().splitlines()) >= 1
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1, proc.stderr
     after = sorted((p.relative_to(layout), p.read_bytes()) for p in layout.rglob("*") if p.is_file())
     assert before == after, "verification wrote to the layout"
 

@@ -79,7 +79,7 @@ def verify_artifact(
         statement = policy.statement_for(f"{scope}@{subject.digest}")  # VER-03
     except VerificationError as exc:
         raise VerificationError(f"signature verification failed: {exc}") from exc
-    level = statement.level_name
+    level = statement.level
     if level == "skip":  # VER-04
         return VerificationOutcome(display, subject, level, statement.name, None)
 
