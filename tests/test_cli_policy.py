@@ -1,0 +1,131 @@
+"""``notation policy import|show`` (cli.md CLI-130/131, trust.md §2.4)."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from notation._internal.cli.main import main
+from notation._internal.config import dirs
+
+POLICY = {
+    "version": "1.0",
+    "trustPolicies": [
+        {
+            "name": "p",
+            "registryScopes": ["local/app"],
+            "signatureVerification": {"level": "strict"},
+            "trustStores": ["ca:test"],
+            "trustedIdentities": ["*"],
+        }
+    ],
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
+    if stdin is not None:
+        sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(list(argv))
+    finally:
+        sys.stdin = sys.__stdin__
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _file(tmp_path: Path, content: bytes | str, name: str = "policy.json") -> str:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return str(path)
+
+
+def test_import_then_show_keeps_original_bytes_cli130_cli131(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    original = json.dumps(POLICY, indent=1)  # not notation's formatting, no trailing newline
+    source = _file(tmp_path, original)
+    assert run(capsys, "policy", "import", source) == (0, "Trust policy configuration imported successfully.\n", "")
+    stored = dirs.config_dir() / "trustpolicy.json"
+    assert stored.read_text() == original
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert run(capsys, "policy", "show") == (0, original, "")
+
+
+def test_import_prompts_when_a_valid_policy_exists_cli130(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = _file(tmp_path, json.dumps(POLICY))
+    assert run(capsys, "policy", "import", source)[0] == 0
+    prompt = "The trust policy file already exists, do you want to overwrite it? [y/N] "
+    assert run(capsys, "policy", "import", source, stdin="no\n") == (0, prompt + "Operation cancelled.\n", "")
+    assert run(capsys, "policy", "import", source, stdin="y\n") == (
+        0,
+        prompt + "Trust policy configuration imported successfully.\n",
+        "",
+    )
+    assert run(capsys, "policy", "import", "--force", source) == (
+        0,
+        "Trust policy configuration imported successfully.\n",
+        "Warning: existing trust policy configuration file will be overwritten\n",
+    )
+
+
+def test_force_warns_even_without_existing_policy_cli130(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = _file(tmp_path, json.dumps(POLICY))
+    code, _, err = run(capsys, "policy", "import", "--force", source)
+    assert code == 0 and err == "Warning: existing trust policy configuration file will be overwritten\n"
+
+
+def test_import_errors_cli130(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    usage = (
+        "requires 1 argument but received {n}.\nUsage: notation policy import <path-to-policy.json>\n"
+        "Please specify a trust policy file location as the argument"
+    )
+    assert run(capsys, "policy", "import") == (1, "", f"Error: {usage.format(n=0)}\n")
+    assert run(capsys, "policy", "import", "a", "b") == (1, "", f"Error: {usage.format(n=2)}\n")
+    missing = tmp_path / "missing.json"
+    assert run(capsys, "policy", "import", str(missing)) == (
+        1,
+        "",
+        f"Error: failed to read trust policy file: open {missing}: no such file or directory\n",
+    )
+    code, _, err = run(capsys, "policy", "import", _file(tmp_path, "{not json"))
+    assert code == 1 and err.startswith("Error: failed to parse trust policy configuration: ")
+    bad = dict(POLICY, version="2.0")
+    assert run(capsys, "policy", "import", _file(tmp_path, json.dumps(bad))) == (
+        1,
+        "",
+        'Error: failed to validate trust policy: trust policy document uses unsupported version "2.0"\n',
+    )
+    assert not (dirs.config_dir() / "trustpolicy.json").exists()
+
+
+def test_show_missing_and_invalid_cli131(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "policy", "show") == (
+        1,
+        "",
+        "Error: failed to show trust policy as the trust policy file does not exist.\n"
+        "You can import one using `notation policy import <path-to-policy.json>`\n",
+    )
+    path = dirs.config_dir() / "trustpolicy.json"
+    path.parent.mkdir(parents=True)
+    content = '{"version": "1.0", "trustPolicies": []}'
+    path.write_text(content)
+    assert run(capsys, "policy", "show") == (
+        0,
+        content,
+        "Error: trust policy document can not have zero trust policy statements\n"
+        "Existing trust policy configuration is invalid, you may update or create a new one via "
+        "`notation policy import <path-to-policy.json>`\n",
+    )
+
+
+def test_show_prefers_oci_policy_file_tp01(capsys: pytest.CaptureFixture[str]) -> None:
+    config = dirs.config_dir()
+    config.mkdir(parents=True)
+    (config / "trustpolicy.json").write_text(json.dumps(POLICY))
+    (config / "trustpolicy.oci.json").write_text(json.dumps(POLICY, indent=2))
+    assert run(capsys, "policy", "show")[1] == json.dumps(POLICY, indent=2)
