@@ -573,8 +573,9 @@ def _quiet_logging() -> None:
     import logging
 
     logger = logging.getLogger("notation")
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
+    logger.handlers[:] = [logging.NullHandler()]  # also drops a handler left by an earlier in-process run
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
 
 
 def execute(root: Command, argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = None) -> int:
