@@ -1,0 +1,167 @@
+"""azure-kv end to end (azure-key-vault.md §1, AZKV-05..13): notation's plugin host runs the installed
+``notation-azure-kv`` launcher, which signs through the real Azure SDK against the Key Vault emulator over TLS;
+the envelope is then checked with the envelope codec. Skipped when the emulator is not available."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("azure.keyvault.keys")
+vault_mod = pytest.importorskip("notation_devstack.vault")
+
+from notation._internal.envelope.codec import sign_envelope, verify_integrity  # noqa: E402
+from notation._internal.envelope.model import SignRequest  # noqa: E402
+from notation._internal.oci import mediatypes  # noqa: E402
+from notation._internal.plugin import PluginCommandError, PluginManager, make_plugin_signer  # noqa: E402
+from notation_azure_kv.launcher import install_launcher  # noqa: E402
+from notation_azure_kv.vault import SECRETS_HINT  # noqa: E402
+
+
+def _policy(
+    key_type: str = "RSA", size: int | None = 2048, curve: str | None = None, content: str = "pem"
+) -> dict[str, Any]:
+    key: dict[str, Any] = {"exportable": False, "keyType": key_type, "reuseKey": True}
+    if size:
+        key["keySize"] = size
+    if curve:
+        key["curve"] = curve
+    return {
+        "issuerParameters": {"certificateTransparency": None, "name": "Self"},
+        "keyProperties": key,
+        "secretProperties": {"contentType": "application/x-pem-file" if content == "pem" else "application/x-pkcs12"},
+        "x509CertificateProperties": {
+            "ekus": ["1.3.6.1.5.5.7.3.3"],
+            "keyUsage": ["digitalSignature"],
+            "subject": "CN=wabbit-networks.io,O=Notation,L=Seattle,ST=WA,C=US",
+            "validityInMonths": 12,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with vault_mod.VaultServer(tmp_path_factory.mktemp("vault")) as server:
+        server.created = {
+            "rsa": server.create_certificate("wabbit-networks-io", _policy()),
+            "ec": server.create_certificate("ec-cert", _policy("EC", None, "P-384", content="pkcs12")),
+        }
+        yield server
+
+
+@pytest.fixture
+def env(vault: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginManager:
+    """The plugin installed in a fresh libexec, the emulator CA trusted, a fake ``az`` first on PATH."""
+    libexec = tmp_path / "libexec"
+    install_launcher(libexec / "plugins" / "azure-kv")
+    bin_dir = tmp_path / "bin"
+    vault.write_fake_az(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(vault.ca_cert_path))
+    monkeypatch.setenv("AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION", "true")
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    return PluginManager(libexec)
+
+
+def _key_id(vault: Any, which: str, versioned: bool = True) -> str:
+    cert_id: str = vault.created[which]["id"]  # https://host/certificates/<name>/<version>
+    return cert_id if versioned else cert_id.rsplit("/", 1)[0]
+
+
+def _sign(manager: PluginManager, key_id: str, config: dict[str, str], media_type: str) -> Any:
+    signer = make_plugin_signer(manager, "azure-kv", key_id, config)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    request = SignRequest(
+        payload=b'{"targetArtifact":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:'
+        + b"1" * 64
+        + b'","size":7}}',
+        payload_content_type=mediatypes.NOTARY_PAYLOAD,
+        signing_time=now,
+    )
+    return verify_integrity(media_type, sign_envelope(media_type, request, signer))  # type: ignore[arg-type]
+
+
+def test_azkv_tutorial_self_signed_cose_azurecli(vault: Any, env: PluginManager) -> None:
+    """The seed command: --signature-format cose --plugin azure-kv --plugin-config self_signed=true."""
+    info = _sign(
+        env, _key_id(vault, "rsa"), {"self_signed": "true", "credential_type": "azurecli"}, mediatypes.COSE_ENVELOPE
+    )
+    assert len(info.certificate_chain) == 1
+    assert "wabbit-networks.io" in info.certificate_chain[0].subject.rfc4514_string()
+
+
+def test_azkv_chain_from_pem_secret_versionless_jws(vault: Any, env: PluginManager) -> None:
+    info = _sign(env, _key_id(vault, "rsa", versioned=False), {"credential_type": "azurecli"}, mediatypes.JWS_ENVELOPE)
+    assert info.signature_algorithm.plugin_name == "RSASSA-PSS-SHA-256"
+
+
+def test_azkv_ec384_chain_from_pkcs12_secret(vault: Any, env: PluginManager) -> None:
+    key_id = _key_id(vault, "ec").replace("/certificates/", "/keys/")
+    info = _sign(env, key_id, {"credential_type": "azurecli"}, mediatypes.COSE_ENVELOPE)
+    assert info.signature_algorithm.plugin_name == "ECDSA-SHA-384"
+
+
+def test_azkv_managed_identity(vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    principal = vault.managed_identity_object_id()
+    vault.set_policy(principal, certificates=["get"], keys=["sign"], secrets=["get"])
+    monkeypatch.setenv("IDENTITY_ENDPOINT", vault.managed_identity_endpoint)
+    monkeypatch.setenv("IDENTITY_HEADER", "test")
+    info = _sign(env, _key_id(vault, "rsa"), {"credential_type": "managedid"}, mediatypes.JWS_ENVELOPE)
+    assert info.certificate_chain
+
+
+def test_azkv_workload_identity(
+    vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    client_id = "11111111-2222-3333-4444-555555555555"
+    vault.set_policy(vault.object_id_for_client(client_id), certificates=["get"], keys=["sign"])
+    token_file = tmp_path / "federated-token"
+    token_file.write_text("assertion")
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", vault.authority_host)
+    monkeypatch.setenv("AZURE_TENANT_ID", vault.tenant_id)
+    monkeypatch.setenv("AZURE_CLIENT_ID", client_id)
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    info = _sign(
+        env, _key_id(vault, "rsa"), {"credential_type": "workloadid", "self_signed": "true"}, mediatypes.COSE_ENVELOPE
+    )
+    assert len(info.certificate_chain) == 1
+
+
+def _mi(vault: Any, monkeypatch: pytest.MonkeyPatch, client_id: str, **perms: list[str]) -> None:
+    vault.set_policy(vault.managed_identity_object_id(client_id), **perms)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", vault.managed_identity_endpoint)
+    monkeypatch.setenv("IDENTITY_HEADER", "test")
+    monkeypatch.setenv("AZURE_CLIENT_ID", client_id)
+
+
+def test_azkv09_missing_sign_permission(vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    _mi(vault, monkeypatch, "no-sign", certificates=["get"], keys=[], secrets=["get"])
+    with pytest.raises(PluginCommandError) as err:
+        _sign(
+            env, _key_id(vault, "rsa"), {"credential_type": "managedid", "self_signed": "true"}, mediatypes.JWS_ENVELOPE
+        )
+    assert err.value.code == "ACCESS_DENIED"
+    assert "does not have keys sign permission" in str(err.value)
+
+
+def test_azkv06_missing_secrets_permission_hint(
+    vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _mi(vault, monkeypatch, "no-secrets", certificates=["get"], keys=["sign"], secrets=[])
+    with pytest.raises(PluginCommandError) as err:
+        _sign(env, _key_id(vault, "rsa"), {"credential_type": "managedid"}, mediatypes.JWS_ENVELOPE)
+    assert str(err.value) == SECRETS_HINT
+
+
+def test_azkv09_unknown_certificate(vault: Any, env: PluginManager) -> None:
+    key_id = f"{vault.url}/keys/does-not-exist"
+    with pytest.raises(PluginCommandError) as err:
+        _sign(env, key_id, {"credential_type": "azurecli"}, mediatypes.JWS_ENVELOPE)
+    assert err.value.code == "VALIDATION_ERROR"
+    assert str(err.value).startswith("A certificate with (name/id) does-not-exist was not found in this key vault.")
