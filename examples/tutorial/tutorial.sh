@@ -33,7 +33,7 @@ notation plugin ls
 
 step "az keyvault set-policy: allow creating certificates and signing with keys"
 notation-devstack vault set-policy -n "$AKV_NAME" --certificate-permissions get create --key-permissions sign \
-  --object-id "$DEVSTACK_PRINCIPAL_ID"
+  --object-id "$DEVSTACK_PRINCIPAL_ID" >/dev/null
 
 step "az keyvault certificate create: a self-signed code-signing certificate from my_policy.json"
 cat <<EOF2 > ./my_policy.json
@@ -69,8 +69,9 @@ step "az keyvault certificate show: the key ID to sign with"
 KEY_ID=$(notation-devstack vault certificate show -n "$CERT_NAME" --vault-name "$AKV_NAME" --query 'kid' -o tsv)
 echo "KEY_ID=$KEY_ID"
 
-step "az acr login + az acr build: build the image and push it to the registry"
-notation login -u "$DEVSTACK_REGISTRY_USERNAME" --password-stdin "$REGISTRY" <<<"$DEVSTACK_REGISTRY_PASSWORD"
+step "az acr build: build the image and push it to the registry"
+# `az acr login` has no offline twin: the env file exports NOTATION_USERNAME/NOTATION_PASSWORD for the registry
+# (`notation login` would need a docker credential helper to store them, exactly as the Go notation does).
 DIGEST=$(notation-devstack image build -t "$IMAGE" "$IMAGE_SOURCE" --query "outputImages[0].digest" -o tsv)
 IMAGE=$REGISTRY/${REPO}@$DIGEST
 echo "IMAGE=$IMAGE"

@@ -61,6 +61,8 @@ class RegistryClient:
         self.session.headers["User-Agent"] = "notation-devstack"
         self.auth: tuple[str, str] | None = (username, password or "") if username else None
         self._token: str | None = None
+        self._basic = False
+        """Set once the registry asked for Basic: later requests send it up front (bodies are not re-sent)."""
 
     def _request(self, method: str, path: str, scope: str, **kwargs: Any) -> requests.Response:
         url = path if path.startswith("http") else self.base + path
@@ -68,13 +70,17 @@ class RegistryClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
+            if self._basic and self.auth:
+                kwargs["auth"] = self.auth
             resp = self.session.request(method, url, headers=headers, timeout=60, **kwargs)
             if resp.status_code == 401 and not headers.get("Authorization", "").startswith("Basic"):
                 challenge = resp.headers.get("WWW-Authenticate", "")
                 if challenge.lower().startswith("basic"):
                     if not self.auth:
                         raise PushError(f"{self.registry}: authentication required (give --username/--password)")
-                    resp = self.session.request(method, url, headers=headers, auth=self.auth, timeout=60, **kwargs)
+                    self._basic = True
+                    kwargs["auth"] = self.auth
+                    resp = self.session.request(method, url, headers=headers, timeout=60, **kwargs)
                 elif challenge.lower().startswith("bearer"):
                     self._token = self._fetch_token(challenge, scope)
                     headers["Authorization"] = f"Bearer {self._token}"

@@ -135,7 +135,6 @@ def _up(args: argparse.Namespace) -> int:
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     print("Creating the local CA and server certificate ...", file=sys.stderr)
     ca, cert, key = ensure_tls(state / "tls")
-    bundle = ca_bundle(state / "tls", ca)
 
     creds_path = state / "credentials.json"
     creds = json.loads(creds_path.read_text()) if creds_path.exists() else {}
@@ -159,10 +158,6 @@ def _up(args: argparse.Namespace) -> int:
             str(state / "vault"),
             "--port",
             str(args.vault_port),
-            "--cert",
-            str(cert),
-            "--key",
-            str(key),
             "--vault-name",
             args.vault_name,
         ],
@@ -191,6 +186,8 @@ def _up(args: argparse.Namespace) -> int:
         _kill(vault_pid)
         raise
     registry_host = registry_url.split("://", 1)[1].rstrip("/")
+    vault_ca = Path(json.loads((state / "vault" / "server.json").read_text())["caCert"])
+    bundle = ca_bundle(state / "tls", [ca, vault_ca])
     info = {
         "vault": {"pid": vault_pid, "url": vault_url.rstrip("/"), "name": args.vault_name},
         "registry": {"pid": registry_pid, "url": registry_url, "host": registry_host},
@@ -216,6 +213,9 @@ def _env(state: Path, info: dict[str, Any], creds: dict[str, str]) -> dict[str, 
         "DEVSTACK_REGISTRY_NAME": info["registry"]["host"].split(":")[0],
         "DEVSTACK_REGISTRY_USERNAME": creds["registry_username"],
         "DEVSTACK_REGISTRY_PASSWORD": creds["registry_password"],
+        # Registry credentials for notation: `notation login` needs a credential helper to store them (as in Go).
+        "NOTATION_USERNAME": creds["registry_username"],
+        "NOTATION_PASSWORD": creds["registry_password"],
         "REQUESTS_CA_BUNDLE": info["ca_bundle"],
         "SSL_CERT_FILE": info["ca_bundle"],
     }

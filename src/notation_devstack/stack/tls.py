@@ -65,10 +65,10 @@ def ensure_tls(directory: Path) -> tuple[Path, Path, Path]:
     return ca_path, cert_path, key_path
 
 
-def ca_bundle(directory: Path, ca_path: Path) -> Path:
-    """Our CA plus the usual public roots, so pointing REQUESTS_CA_BUNDLE at it breaks nothing else."""
+def ca_bundle(directory: Path, ca_paths: list[Path]) -> Path:
+    """Our CAs plus the usual public roots, so pointing REQUESTS_CA_BUNDLE at it breaks nothing else."""
     bundle = directory / "ca-bundle.pem"
-    parts = [ca_path.read_bytes()]
+    parts = [p.read_bytes() for p in ca_paths]
     try:
         import certifi
 
