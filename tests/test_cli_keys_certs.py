@@ -67,7 +67,8 @@ def test_generate_test_cli124(capsys: pytest.CaptureFixture[str]) -> None:
     assert list(eku) == [ExtendedKeyUsageOID.CODE_SIGNING]
     with pytest.raises(x509.ExtensionNotFound):
         cert.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+    public = cert.public_key()
+    assert isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == key.public_key().public_numbers()
     keys = json.loads((dirs.config_dir() / "signingkeys.json").read_text())
     assert keys == {
         "default": "wabbit.io",

@@ -152,7 +152,7 @@ def test_sign_option_errors_cli42(capsys: pytest.CaptureFixture[str], layout: tu
     code, _, err = run(capsys, "sign", "--oci-layout", "-k", "other", ref)
     assert err.endswith("Error: signing key other not found\n")
     code, _, err = run(capsys, "sign", "--oci-layout", "--timestamp-url", "", "--timestamp-root-cert", "x", ref)
-    assert err.endswith("Error: timestamping: tsa url cannot be empty\n")
+    assert code == 1 and err.endswith("Error: timestamping: tsa url cannot be empty\n")
     assert run(capsys, "sign", "--oci-layout", "--force-referrers-tag=false", ref)[0] == 1  # CLI-40 exclusive group
 
 
