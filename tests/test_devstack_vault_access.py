@@ -181,3 +181,38 @@ def test_kve03_path_forms_for_sign(vault: VaultServer) -> None:
     assert r.json()["error"]["message"] == (
         "Invalid length of 'value': 3 bytes. PS256 requires 32 bytes, encoded with base64url."
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        {"policy": "x"},
+        {"policy": {"x509_props": {"subject": "CN=a", "sans": "not-a-dict"}}},
+        {"policy": {"x509_props": {"subject": "nonsense"}}},
+        {"policy": {"x509_props": {"subject": "CN=a", "ekus": ["not.an.oid"]}}},
+        {"policy": {"x509_props": {"subject": "CN=a", "key_usage": ["fly"]}}},
+        {"policy": {"x509_props": {"subject": "CN=a"}, "key_props": {"kty": "EC", "crv": "P-999"}}},
+        {"policy": {"x509_props": {"subject": "CN=a"}, "key_props": {"kty": "EC", "crv": "P-256", "key_size": 384}}},
+        {"policy": {"x509_props": {"subject": "CN=a", "validity_months": "12"}}},
+        {"policy": {"x509_props": {}}},
+        {"policy": {"x509_props": {"subject": "CN=a"}, "issuer": {"name": "DigiCert"}}},
+    ],
+)
+def test_kve10_bad_create_bodies_are_400(vault: VaultServer, body: Any) -> None:
+    """Malformed requests get 400 BadParameter in the service's error shape, never a 500 or a dropped socket."""
+    r = _raw(vault, "POST", "/certificates/badbody/create?api-version=7.5", vault.token(), json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "BadParameter"
+
+
+def test_kve10_bad_names_and_sign_bodies(vault: VaultServer) -> None:
+    token = vault.token()
+    r = _raw(vault, "GET", "/certificates/bad_name?api-version=7.5", token)
+    assert r.status_code == 400
+    for body in ({"alg": "PS256"}, {"alg": "XX256", "value": "A" * 43}, {"alg": "PS256", "value": "!!!"}, [1]):
+        r = _raw(vault, "POST", "/keys/cert/sign?api-version=7.5", token, json=body)
+        assert r.status_code == 400, (body, r.text)
+    r = _raw(vault, "POST", "/keys/cert/sign?api-version=7.5", token, data=b"{oops")
+    assert r.status_code == 400

@@ -139,7 +139,11 @@ class DataPlane:
         name = _check_name(path.name, c)
         if path.version is not None and not _VERSION.match(path.version):
             raise not_found(c[:-1], name, path.version)
-        result: Response = handler(name, path.version)
+        try:
+            result: Response = handler(name, path.version)
+        except (TypeError, AttributeError, ValueError) as exc:
+            # A body of the wrong shape (e.g. "sans": "x") is the client's error, never a 500.
+            raise bad_parameter(f"The request body has an invalid value: {exc}") from exc
         return result
 
     # --- helpers --------------------------------------------------------------------------------------------
