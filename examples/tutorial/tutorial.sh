@@ -28,7 +28,9 @@ IMAGE=$REGISTRY/${REPO}:$TAG
 IMAGE_SOURCE="$HERE/net-monitor"
 
 step "Install the Azure Key Vault plugin for Notation"
-notation plugin install --file "$(notation-azure-kv package --output "$WORKDIR/notation-azure-kv.tar.gz")" --force
+# notation-azure-kv writes a small launcher for itself; `notation plugin install --file` installs it like any plugin.
+notation-azure-kv install-launcher "$WORKDIR/azure-kv" >/dev/null
+notation plugin install --file "$WORKDIR/azure-kv/notation-azure-kv" --force
 notation plugin ls
 
 step "az keyvault set-policy: allow creating certificates and signing with keys"
