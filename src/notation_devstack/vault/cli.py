@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     vault.set_defaults(handler=lambda _a: (vault.print_help(), 0)[1])
 
     serve = sub.add_parser("serve", help="run the emulator until SIGTERM")
-    serve.add_argument("--state-dir", required=True)
+    serve.add_argument("--state-dir", help="where state lives (default: $DEVSTACK_VAULT_STATE_DIR)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 = a free port")
     serve.add_argument("--managed-identity-port", type=int, default=0)
@@ -126,15 +126,17 @@ def _output(p: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from notation_devstack.vault.client import resolve_state_dir
     from notation_devstack.vault.server import VaultServer
 
+    state_dir = resolve_state_dir(args.state_dir)
     if bool(args.cert) != bool(args.key):
         raise VaultError("--cert and --key go together")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = VaultServer(
-        args.state_dir, args.host, args.port, tenant_id=args.tenant, vault_name=args.vault_name,
+        state_dir, args.host, args.port, tenant_id=args.tenant, vault_name=args.vault_name,
         lenient=args.lenient, cert_file=args.cert, key_file=args.key, managed_identity_port=args.managed_identity_port,
     )
     with server:
