@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from notation._internal.cli.framework import CommandError, Flag, Invocation
 
 if TYPE_CHECKING:
+    from notation._internal.oci.descriptor import Descriptor
     from notation._internal.oci.store import ArtifactStore
 
 DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
@@ -183,6 +184,22 @@ def open_target(
         yield Target(store, ref, store.display_name)
     finally:
         store.close()
+
+
+def resolve_target(inv: Invocation, target: Target, op: str) -> Descriptor:
+    """CLI-31: resolve the tag or digest (errors as ``failed to get manifest descriptor: <e>``), warn about tags."""
+    from notation.errors import NotationError
+
+    try:
+        subject = target.store.resolve(target.ref)
+    except NotationError as exc:
+        message = str(exc)
+        if message.startswith(("failed to get manifest descriptor: ", "user input digest ")):
+            raise
+        raise type(exc)(f"failed to get manifest descriptor: {message}") from exc
+    if target.is_tag:
+        inv.warn(tag_warning(op, target.ref))
+    return subject
 
 
 def tag_warning(op: str, tag: str) -> str:

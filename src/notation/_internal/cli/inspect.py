@@ -13,8 +13,8 @@ from notation._internal.cli.common import (
     open_target,
     registry_flags,
     require_reference,
+    resolve_target,
     setup_logging,
-    tag_warning,
 )
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import Node
@@ -177,9 +177,7 @@ def _run(inv: Invocation) -> None:
     if "allow-referrers-api" in inv.changed:
         inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
     with open_target(inv, inv.args[0], oci_layout=inv.flag_bool("oci-layout")) as target:
-        subject = target.store.resolve(target.ref)
-        if target.is_tag:
-            inv.warn(tag_warning("inspect", target.ref))
+        subject = resolve_target(inv, target, "inspect")
         result = inspect_artifact(target.store, subject.digest, max_signatures=max_signatures)
     for warning in result.warnings:
         inv.warn(warning)

@@ -10,8 +10,8 @@ from notation._internal.cli.common import (
     open_target,
     registry_flags,
     require_reference,
+    resolve_target,
     setup_logging,
-    tag_warning,
 )
 from notation._internal.cli.framework import Command, Flag, Invocation
 from notation._internal.cli.output import Node
@@ -43,9 +43,7 @@ def _run(inv: Invocation) -> None:
     if "allow-referrers-api" in inv.changed:
         inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
     with open_target(inv, inv.args[0], oci_layout=inv.flag_bool("oci-layout")) as target:
-        subject = target.store.resolve(target.ref)
-        if target.is_tag:
-            inv.warn(tag_warning("list", target.ref))
+        subject = resolve_target(inv, target, "list")
         display = f"{target.display}@{subject.digest}"
         digests: list[str] = []
         exceeded = False

@@ -12,8 +12,8 @@ from notation._internal.cli.common import (
     parse_flag_map,
     registry_flags,
     require_reference,
+    resolve_target,
     setup_logging,
-    tag_warning,
 )
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 
@@ -130,9 +130,7 @@ def _run(inv: Invocation) -> None:
         timestamp_url = inv.flag_str("timestamp-url")
         if timestamp_url:
             _attach_timestamper(signer, timestamp_url, inv.flag_str("timestamp-root-cert"))
-        subject = target.store.resolve(target.ref)
-        if target.is_tag:
-            inv.warn(tag_warning("sign", target.ref))
+        subject = resolve_target(inv, target, "sign")
         expiry = expiry_from_ns(inv.flag_int("expiry"))  # checked where notation-go checks it: when signing
         result = sign_artifact(
             target.store,

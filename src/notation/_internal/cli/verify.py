@@ -14,8 +14,8 @@ from notation._internal.cli.common import (
     parse_flag_map,
     registry_flags,
     require_reference,
+    resolve_target,
     setup_logging,
-    tag_warning,
 )
 from notation._internal.cli.framework import Command, Flag, Invocation
 from notation._internal.cli.output import table
@@ -41,15 +41,10 @@ Example - [Experimental] Verify a signature on an OCI artifact identified by a t
 
 
 def _plugin_hooks(plugin_config: dict[str, str]) -> Any:
-    """Verification plugin support (plugins.md §7), when the plugin host provides it."""
-    import importlib
-
-    try:
-        make_plugin_hooks = importlib.import_module("notation._internal.plugin.verification").make_plugin_hooks
-    except (ImportError, AttributeError):
-        return None
+    """Verification plugin support (plugins.md §7): plugins are looked up in {LIBEXEC}/plugins."""
     from notation._internal.config.dirs import libexec_dir
     from notation._internal.plugin.manager import PluginManager
+    from notation._internal.plugin.verifier import make_plugin_hooks
 
     return make_plugin_hooks(PluginManager(libexec_dir()), plugin_config)
 
@@ -73,9 +68,7 @@ def _run(inv: Invocation) -> None:
     metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
     oci_layout = inv.flag_bool("oci-layout")
     with open_target(inv, reference, oci_layout=oci_layout) as target:
-        subject = target.store.resolve(target.ref)
-        if target.is_tag:
-            inv.warn(tag_warning("verify", target.ref))
+        subject = resolve_target(inv, target, "verify")
         scope = inv.flag_str("scope") if oci_layout else _registry_scope(reference)
         outcome = verify_artifact(
             target.store,
