@@ -183,3 +183,100 @@ def chain3(
 def self_signed_leaf(cn: str = "test", key_kind: str = "rsa2048", **kw: object) -> Issued:
     """Like `notation cert generate-test`: self-signed, digitalSignature, codeSigning, no basicConstraints."""
     return issue(cn, key_kind=key_kind, basic_constraints=False, **kw)  # type: ignore[arg-type]
+
+
+# --- revocation and timestamping helpers (timestamp/revocation tests) -----------------------------------------
+
+CA_KU_WITH_CRL = "digital_signature,key_cert_sign,crl_sign"
+
+
+def revocation_urls(
+    ocsp: list[str] | None = None, crl: list[str] | None = None, freshest: list[str] | None = None
+) -> list[tuple[x509.ExtensionType, bool]]:
+    """Extensions naming OCSP responders (AIA), CRL distribution points and Freshest CRL URLs (for ``issue``)."""
+    from cryptography.x509.oid import AuthorityInformationAccessOID
+
+    exts: list[tuple[x509.ExtensionType, bool]] = []
+    if ocsp:
+        exts.append(
+            (
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(u))
+                        for u in ocsp
+                    ]
+                ),
+                False,
+            )
+        )
+    if crl:
+        exts.append(
+            (
+                x509.CRLDistributionPoints(
+                    [x509.DistributionPoint([x509.UniformResourceIdentifier(u)], None, None, None) for u in crl]
+                ),
+                False,
+            )
+        )
+    if freshest:
+        exts.append(
+            (
+                x509.FreshestCRL(
+                    [x509.DistributionPoint([x509.UniformResourceIdentifier(u)], None, None, None) for u in freshest]
+                ),
+                False,
+            )
+        )
+    return exts
+
+
+def revocable_chain3(
+    *, ocsp: str | None = None, crl: str | None = None, leaf_kind: str = "ec256"
+) -> tuple[Issued, Issued, Issued]:
+    """(root, intermediate, leaf) where leaf and intermediate name ``{ocsp}`` / ``{crl}/<who>.crl`` endpoints.
+
+    The CAs carry cRLSign (Go refuses CRLs signed by a CA without it). EC leaves keep the tests fast.
+    """
+    root = root_ca("Revocation Root", key_kind="ec384", key_usage=CA_KU_WITH_CRL)
+    inter = issue(
+        "Revocation Intermediate",
+        key_kind="ec384",
+        issuer=root,
+        ca=True,
+        path_length=0,
+        key_usage=CA_KU_WITH_CRL,
+        extra_extensions=revocation_urls([ocsp] if ocsp else None, [f"{crl}/root.crl"] if crl else None),
+    )
+    leaf = issue(
+        "Revocation Leaf",
+        key_kind=leaf_kind,
+        issuer=inter,
+        extra_extensions=revocation_urls([ocsp] if ocsp else None, [f"{crl}/inter.crl"] if crl else None),
+    )
+    return root, inter, leaf
+
+
+def tsa_chain(
+    *,
+    cn: str = "Test TSA",
+    key_kind: str = "ec256",
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+    eku_critical: bool = True,
+    extra_extensions: list[tuple[x509.ExtensionType, bool]] | None = None,
+    root: Issued | None = None,
+) -> tuple[Issued, Issued]:
+    """(TSA root, TSA signing certificate): a critical timeStamping-only EKU, digitalSignature, under a CA root."""
+    root = root or root_ca("TSA Root", key_kind="ec384", key_usage=CA_KU_WITH_CRL)
+    leaf = issue(
+        cn,
+        key_kind=key_kind,
+        issuer=root,
+        eku=eku if eku is not None else [ExtendedKeyUsageOID.TIME_STAMPING],
+        eku_critical=eku_critical,
+        not_before=not_before,
+        not_after=not_after,
+        extra_extensions=extra_extensions,
+    )
+    return root, leaf
