@@ -177,8 +177,19 @@ class Flag:
     hidden: bool = False
     experimental: bool = False
     required: bool = False
+    default_factory: Callable[[], object] | None = None
+    """Computes the default when it is needed (e.g. from config.json), so building the tree stays cheap."""
+
+    def __post_init__(self) -> None:
+        self._resolved = self.default_factory is None
+
+    def _resolve_default(self) -> None:
+        if not self._resolved and self.default_factory is not None:
+            self.default = self.default_factory()
+            self._resolved = True
 
     def zero(self) -> object:
+        self._resolve_default()
         if self.default is not None:
             return list(self.default) if isinstance(self.default, list) else self.default
         return {"bool": False, "string": "", "int": 0, "duration": 0, "stringArray": []}[self.kind]
@@ -203,6 +214,7 @@ class Flag:
 
     def default_text(self) -> str:
         """pflag's `` (default ...)`` suffix; empty for zero values."""
+        self._resolve_default()
         if self.default is None:
             return ""
         if self.kind == "bool":
@@ -501,10 +513,16 @@ def use_line(cmd: Command) -> str:
 
 
 def render_help(cmd: Command) -> str:
+    """cobra's help: the long (or short) description, a blank line, then the usage."""
     text = (cmd.long or cmd.short).rstrip()
     if cmd.experimental_examples and is_experimental():
         text += "\n" + cmd.experimental_examples.rstrip()
-    out = [text + "\n\n"] if text else []
+    return (text + "\n\n" if text else "") + render_usage(cmd)
+
+
+def render_usage(cmd: Command) -> str:
+    """cobra's usage template."""
+    out: list[str] = []
     available = sorted((c for c in cmd.children if not c.hidden), key=lambda c: c.name)
     usage = "Usage:"
     if cmd.runnable:
@@ -578,10 +596,22 @@ def _quiet_logging() -> None:
     logger.propagate = False
 
 
-def execute(root: Command, argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = None) -> int:
-    """Find, parse, validate and run; raises NotationError/HelpRequested for the caller to report."""
+def execute(
+    root: Command,
+    argv: list[str],
+    stdout: TextIO,
+    stderr: TextIO,
+    stdin: TextIO | None = None,
+    parsed: dict[str, object] | None = None,
+) -> int:
+    """Find, parse, validate and run; raises NotationError/HelpRequested for the caller to report.
+
+    ``parsed`` (if given) receives the flag values once parsing succeeded, so the caller knows about ``--debug``.
+    """
     cmd, rest = find_command(root, argv)
     positional, values, changed = parse_flags(cmd, rest)
+    if parsed is not None:
+        parsed.update(values)
     if values.get("help"):
         raise HelpRequested(cmd)
     if not cmd.runnable:

@@ -21,6 +21,7 @@ from notation._internal.cli.framework import (
     execute,
     find_command,
     render_help,
+    render_usage,
 )
 from notation.errors import NotationError
 
@@ -44,11 +45,12 @@ _COMMAND_MODULES = (
 def _help_command(root: Command) -> Command:
     def run(inv: Invocation) -> None:
         try:
-            target, rest = find_command(root, inv.args)
+            target, _ = find_command(root, inv.args)
         except UnknownCommand:
-            target, rest = root, inv.args
-        if rest and target is root:
-            inv.out(f"Unknown help topic [`{' '.join(rest)}`]")
+            topic = " ".join(f"`{a}`" for a in inv.args)
+            inv.out(f"Unknown help topic [{topic}]")
+            inv.stdout.write(render_usage(root))
+            return
         inv.stdout.write(render_help(target))
 
     return Command(
@@ -71,21 +73,10 @@ def build_root() -> Command:
     return root
 
 
-def _debug_requested(argv: list[str]) -> bool:
-    for arg in argv:
-        if arg == "--":
-            break
-        if arg in ("--debug", "--debug=true") or (
-            arg.startswith("-") and not arg.startswith("--") and "d" in arg[1:].split("=")[0]
-        ):
-            return True
-    return False
-
-
-def _report(exc: BaseException, argv: list[str], stderr: TextIO) -> None:
+def _report(exc: BaseException, debug: bool, stderr: TextIO) -> None:
     message = exc.message if isinstance(exc, NotationError) else (str(exc) or type(exc).__name__)
     stderr.write(f"Error: {message}\n")
-    if _debug_requested(argv) and not isinstance(exc, CommandError):
+    if debug and not isinstance(exc, CommandError):
         stderr.write("".join(traceback.format_exception(exc)))
 
 
@@ -93,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``notation`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     stdout, stderr = sys.stdout, sys.stderr
+    parsed: dict[str, object] = {}
     try:
         root = build_root()
-        return execute(root, args, stdout, stderr, sys.stdin)
+        return execute(root, args, stdout, stderr, sys.stdin, parsed)
     except HelpRequested as req:
         stdout.write(render_help(req.command))
         return 0
@@ -109,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # every failure is one line; -d adds the traceback
-        _report(exc, args, stderr)
+        _report(exc, bool(parsed.get("debug")), stderr)
         return 1
     finally:
         with contextlib.suppress(BrokenPipeError, ValueError):

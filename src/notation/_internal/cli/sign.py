@@ -55,6 +55,13 @@ Example - [Experimental] Sign an OCI artifact identified by a tag and referenced
 """
 
 
+def _default_format() -> str:
+    """``signatureFormat`` from config.json (as written there, like Go), else ``jws`` (CLI-20)."""
+    from notation._internal.config.config_file import load_config_lenient
+
+    return load_config_lenient().signature_format or "jws"
+
+
 def expiry_from_ns(ns: int) -> Any:
     """CLI-44 with Go's nanosecond precision, then a timedelta for the workflow (None = no expiry)."""
     import datetime as dt
@@ -90,7 +97,6 @@ def _signer(inv: Invocation, plugin_config: dict[str, str]) -> Any:
 
 
 def _run(inv: Invocation) -> None:
-    from notation._internal.config.config_file import default_signature_format
     from notation._internal.workflows.sign import sign_artifact
 
     setup_logging(inv)
@@ -119,7 +125,7 @@ def _run(inv: Invocation) -> None:
     with open_target(
         inv, reference, oci_layout=inv.flag_bool("oci-layout"), force_referrers_tag=force_referrers_tag
     ) as target:
-        fmt = inv.flag_str("signature-format") if "signature-format" in inv.changed else default_signature_format()
+        fmt = inv.flag_str("signature-format")
         media_type = _FORMATS.get(fmt.lower())
         if media_type is None:
             raise CommandError(
@@ -195,7 +201,12 @@ def command() -> Command:
                 "{key}={value} pairs that are passed as it is to a plugin, refer plugin's documentation to set "
                 "appropriate values",
             ),
-            Flag("signature-format", "string", 'signature envelope format, options: "jws", "cose"', default="jws"),
+            Flag(
+                "signature-format",
+                "string",
+                'signature envelope format, options: "jws", "cose"',
+                default_factory=_default_format,
+            ),
             Flag("timestamp-root-cert", "string", "filepath of timestamp authority root certificate"),
             Flag("timestamp-url", "string", "RFC 3161 Timestamping Authority (TSA) server URL"),
             Flag(
