@@ -39,6 +39,7 @@ class TSABehaviour:
     """v2 (signing-certificate-v2), none, or wrong-hash."""
     tamper_signature: bool = False
     tamper_content: bool = False
+    """The message-digest attribute does not match the TSTInfo."""
     unsigned_attrs: bool = False
     """Add an (ignorable) unsigned attribute to the SignerInfo."""
     signer_info_version: str = "v1"
@@ -79,9 +80,10 @@ class TSA:
     def respond(self, req: Any) -> bytes:
         b = self.behaviour
         if b.status != "granted":
-            return tsp.TimeStampResp(
-                {"status": {"status": b.status, "status_string": ["policy says no"], "fail_info": {"bad_alg"}}}
+            info = tsp.PKIStatusInfo(
+                {"status": b.status, "status_string": ["policy says no"], "fail_info": {"bad_alg"}}
             ).dump()
+            return core.Sequence.load(b"\x30" + _der_length(len(info)) + info).dump()
         self.serial += 1
         return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": self.token(req)}).dump()
 
@@ -108,6 +110,13 @@ class TSA:
         return build_signed_data(self.signer, tst_der, b)
 
 
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
 def _der(cert: Any) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
@@ -118,7 +127,10 @@ def build_signed_data(signer: Issued, tst_der: bytes, b: TSABehaviour) -> Any:
     leaf_a = ax509.Certificate.load(leaf_der)
     attrs: list[dict[str, Any]] = [
         {"type": "content_type", "values": ["tst_info"]},
-        {"type": "message_digest", "values": [hashlib.new(b.digest, tst_der).digest()]},
+        {
+            "type": "message_digest",
+            "values": [hashlib.new(b.digest, tst_der + (b"!" if b.tamper_content else b"")).digest()],
+        },
     ]
     if b.ess != "none":
         cert_hash = hashlib.sha256(leaf_der).digest()
@@ -175,8 +187,6 @@ def build_signed_data(signer: Issued, tst_der: bytes, b: TSABehaviour) -> Any:
         chain = signer.chain if b.include_root else signer.chain[:-1]
         certs = [ax509.Certificate.load(_der(c)) for c in chain]
     content = tst_der
-    if b.tamper_content:
-        content = tst_der[:-1] + bytes([tst_der[-1] ^ 1])
     signed = cms.SignedData(
         {
             "version": "v3",

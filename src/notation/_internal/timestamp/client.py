@@ -138,7 +138,7 @@ def _request(
 ) -> bytes:
     import hashlib
 
-    from asn1crypto import algos, core, tsp
+    from asn1crypto import algos, cms, core, tsp
 
     from notation._internal.revocation import http
 
@@ -180,8 +180,14 @@ def _request(
     content_type = resp.content_type.split(";")[0].strip().lower()
     if content_type != "application/timestamp-reply":
         raise TimestampError(f'POST "{url}": unexpected response content type: "{resp.content_type}"')
+
+    class _TimeStampResp(core.Sequence):  # type: ignore[misc]
+        """asn1crypto's TimeStampResp makes the token mandatory; RFC 3161 omits it on rejection."""
+
+        _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
+
     try:
-        parsed_resp = tsp.TimeStampResp.load(resp.body, strict=True)
+        parsed_resp = _TimeStampResp.load(resp.body, strict=True)
         status = parsed_resp["status"]
         status_name = status["status"].native
     except (ValueError, TypeError, KeyError) as exc:

@@ -235,7 +235,7 @@ def _signing_certificate(parsed: ParsedToken, sid: Any, ess: Any) -> x509.Certif
         serial = issuer_serial["serial_number"].native
         if not names:
             raise TokenError("verify", "signing certificate v2 issuerSerial has no directory name")
-        candidates = [c for c in candidates if _names_cert(c, names[0].chosen.dump(), serial)]
+        candidates = [c for c in candidates if _names_cert(c, names[0].chosen.untag().dump(), serial)]
     if not candidates:
         raise TokenError("verify", "signing certificate not found in the timestamp token")
     for cert in candidates:
