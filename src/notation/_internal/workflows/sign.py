@@ -7,7 +7,7 @@ envelope codec. Nothing here talks to the network or the disk directly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from notation._internal.oci import mediatypes
@@ -51,12 +51,14 @@ def sign_artifact(
     envelope_media_type: str,
     expiry: dt.timedelta | None = None,
     user_metadata: Mapping[str, str] | None = None,
+    timestamper: Callable[[bytes, Any], bytes] | None = None,
     now: dt.datetime | None = None,
 ) -> SignResult:
     """Sign the manifest that ``reference`` (tag or digest) names in ``store`` and push the signature.
 
     ``signer`` is a PrimitiveSigner (local key, plugin generate-signature) or a plugin envelope generator
-    (an object with ``generate_envelope``).
+    (an object with ``generate_envelope``). ``timestamper(signature, algorithm) -> TimeStampToken DER`` adds an
+    RFC 3161 countersignature (SIG-21); envelope generators ignore it (PLG-45), as Go does.
     """
     from notation._internal.envelope.codec import sign_envelope, verify_integrity
     from notation._internal.envelope.model import SignRequest
@@ -95,7 +97,7 @@ def sign_artifact(
             signing_agent=signing_agent_for(signer),
         )
         try:
-            envelope = sign_envelope(envelope_media_type, request, signer)  # builds, then verifies (SIGN-05)
+            envelope = sign_envelope(envelope_media_type, request, signer, timestamper=timestamper)  # + SIGN-05
         except NotationError as exc:
             plugin_name = getattr(signer, "plugin_name", None)
             if plugin_name and not str(exc).startswith("failed to sign with the plugin"):

@@ -31,7 +31,6 @@ PluginVerifier = Callable[..., Any]
 """Hook for verification plugins (plugins.md §7); see :class:`PluginHooks`."""
 
 
-
 @dataclass(frozen=True)
 class PluginHooks:
     """What the workflow needs from the plugin host for signatures that name a verification plugin.
@@ -197,6 +196,8 @@ def _verify_signature(
             now=now,
             skip_identity="SIGNATURE_VERIFIER.TRUSTED_IDENTITY" in capabilities,
             skip_revocation="SIGNATURE_VERIFIER.REVOCATION_CHECK" in capabilities,
+            timestamp_verifier=_verify_timestamp,
+            revocation_checker=_check_revocation,
         )
     except TrustStoreError as exc:  # AUTH-05: raised only when authenticity is enforced; str() is the CLI form
         failed = ValidationResult(ValidationType.AUTHENTICITY, ValidationAction.ENFORCE, str(exc))
@@ -224,6 +225,35 @@ def _verify_signature(
         if target.annotations.get(key) != value:
             raise _SignatureRejected("unable to find specified metadata in the signature", results)
     return info, results
+
+
+def _verify_timestamp(info: SignerInfo, statement: Any, trust_store: Any, now: dt.datetime) -> str | None:
+    """TSV-20..28: the RFC 3161 countersignature against the policy's `tsa` stores."""
+    from notation._internal.timestamp import verify_authentic_timestamp
+
+    try:
+        roots = [
+            cert
+            for kind, name in statement.trust_stores
+            if kind == "tsa"
+            for cert in trust_store.certificates("tsa", name)
+        ]
+        verify_authentic_timestamp(
+            info.unsigned.timestamp_signature, info.signature, list(info.certificate_chain), roots, now=now
+        )
+    except NotationError as exc:
+        return str(exc)
+    return None
+
+
+def _check_revocation(chain: Any, signing_time: dt.datetime | None) -> str | None:
+    """REV-*: OCSP first, CRL as fallback (cached in {CACHE}/crl)."""
+    from notation._internal.revocation import revocation_failure
+
+    try:
+        return revocation_failure(list(chain), purpose="codesigning", signing_time=signing_time)
+    except NotationError as exc:
+        return str(exc)
 
 
 def _raise_on_enforced_failure(results: list[ValidationResult]) -> None:
