@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,24 @@ elif action == "erase":
     del data[text.strip()]
     json.dump(data, open(store, "w"))
 """
+
+
+@pytest.fixture(autouse=True)
+def _server_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test registry's threads must not write to the captured stderr: a client closing an idle keep-alive
+    connection (reset) is normal; any other server-side exception fails the test."""
+    import socketserver
+
+    failures: list[BaseException] = []
+
+    def handle_error(self: object, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if exc is not None and not isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            failures.append(exc)
+
+    monkeypatch.setattr(socketserver.BaseServer, "handle_error", handle_error)
+    yield
+    assert failures == []
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
