@@ -6,6 +6,7 @@ with the layout: the signed artifact is the case's image, the certificates chain
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_inspect_go_signatures(
     certs = sig["certificates"]
     assert certs and certs[-1]["issuedTo"] == certs[-1]["issuedBy"]  # the chain ends at a self-signed root
     if "swapped" not in case["name"]:  # that case replaced the leaf with an unrelated certificate
-        for child, parent in zip(certs, certs[1:], strict=False):
+        for child, parent in itertools.pairwise(certs):
             assert child["issuedBy"] == parent["issuedTo"]
     wanted = dict(pair.split("=", 1) for pair in case["metadata"])
     if wanted and "mismatch" not in case["name"]:
