@@ -146,14 +146,15 @@ def test_malformed_config_json_falls_back_silently_cli20() -> None:
     assert default_signature_format() == "jws"
 
 
-def test_atomic_write_leaves_no_temp_and_sets_mode(tmp_path: Path) -> None:
-    target = tmp_path / "d" / "f.json"
+def test_atomic_write_leaves_no_temp_and_sets_mode_cli12(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "d" / "f.json"
     atomic_write(target, b"one")
     atomic_write(target, b"two")
     assert target.read_bytes() == b"two"
     assert os.listdir(target.parent) == ["f.json"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(target.parent.parent.stat().st_mode) == 0o700  # every created directory, like MkdirAll
 
 
 def test_go_json_escapes_like_marshal_indent() -> None:

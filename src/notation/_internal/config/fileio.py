@@ -44,9 +44,25 @@ def go_json(obj: Any) -> str:
     return text + "\n"
 
 
+def make_dirs(path: Path, mode: int = 0o700) -> None:
+    """Go's os.MkdirAll: every missing directory is created with ``mode`` (Path.mkdir applies it to the last only)."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=mode)
+        except FileExistsError:
+            pass
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, dir_mode: int = 0o700) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory and os.replace (never half-written)."""
-    path.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
+    make_dirs(path.parent, dir_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -63,7 +79,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, dir_mode: int = 
 
 def write_exclusive(path: Path, data: bytes, mode: int) -> None:
     """Create ``path`` with ``mode``; an existing file is an error (Go's O_CREATE|O_EXCL message)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_dirs(path.parent, 0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError as exc:
