@@ -54,10 +54,8 @@ def make_dirs(path: Path, mode: int = 0o700) -> None:
             break
         current = current.parent
     for directory in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=mode)
-        except FileExistsError:
-            pass
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, dir_mode: int = 0o700) -> None:
