@@ -129,3 +129,36 @@ def test_show_prefers_oci_policy_file_tp01(capsys: pytest.CaptureFixture[str]) -
     (config / "trustpolicy.json").write_text(json.dumps(POLICY))
     (config / "trustpolicy.oci.json").write_text(json.dumps(POLICY, indent=2))
     assert run(capsys, "policy", "show")[1] == json.dumps(POLICY, indent=2)
+
+
+def test_policy_init_writes_a_valid_strict_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "policy", "init", "--name", "acme", "--trust-store", "ca:acme", "--trusted-identity", "*"
+    )
+    target = (dirs.config_dir() / "trustpolicy.json").absolute()
+    assert (code, out, err) == (0, f"Successfully initialized trust policy file to {target}.\n", "")
+    assert json.loads(target.read_text()) == {
+        "version": "1.0",
+        "trustPolicies": [
+            {
+                "name": "acme",
+                "registryScopes": ["*"],
+                "signatureVerification": {"level": "strict"},
+                "trustStores": ["ca:acme"],
+                "trustedIdentities": ["*"],
+            }
+        ],
+    }
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    prompt = "The trust policy file already exists, do you want to overwrite it? [y/N] "
+    argv = ("policy", "init", "--name", "b", "--trust-store", "ca:b", "--trusted-identity", "*")
+    assert run(capsys, *argv, stdin="n\n") == (0, prompt + "Operation cancelled.\n", "")
+    code, _, err = run(capsys, "policy", "init", "--name", "x", "--trust-store", "bad", "--trusted-identity", "*")
+    assert code == 1 and err.startswith(
+        'Error: failed to validate trust policy: trust policy: trust policy statement "x" has malformed trust store'
+    )
+    assert run(capsys, "policy", "init", "--name", "x") == (
+        1,
+        "",
+        'Error: required flag(s) "trust-store", "trusted-identity" not set\n',
+    )

@@ -69,6 +69,50 @@ def _import(inv: Invocation) -> None:
     inv.out("Trust policy configuration imported successfully.")
 
 
+def _init(inv: Invocation) -> None:
+    """notation-py extension (the issue asks for it; Go 2.0 has it for blob policies only): one statement."""
+    from notation._internal.config import dirs
+    from notation._internal.config.fileio import atomic_write, go_json
+    from notation._internal.trust.policy import TrustPolicyDocument
+    from notation.errors import NotationError, TrustPolicyError
+
+    scopes = inv.flag_list("registry-scope") or ["*"]
+    document = {
+        "version": "1.0",
+        "trustPolicies": [
+            {
+                "name": inv.flag_str("name"),
+                "registryScopes": scopes,
+                "signatureVerification": {"level": "strict"},
+                "trustStores": inv.flag_list("trust-store"),
+                "trustedIdentities": inv.flag_list("trusted-identity"),
+            }
+        ],
+    }
+    data = go_json(document).encode()
+    try:
+        TrustPolicyDocument.parse(data)
+    except TrustPolicyError as exc:
+        raise CommandError(f"failed to validate trust policy: {exc}") from None
+    config_dir = dirs.config_dir()
+    if inv.flag_bool("force"):
+        inv.warn("existing trust policy configuration file will be overwritten")
+    else:
+        try:
+            TrustPolicyDocument.load(config_dir)
+            exists = True
+        except NotationError:
+            exists = False
+        if exists and not confirm(
+            "The trust policy file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout
+        ):
+            inv.out("Operation cancelled.")
+            return
+    target = config_dir / dirs.TRUST_POLICY_FILE
+    atomic_write(target, data)
+    inv.out(f"Successfully initialized trust policy file to {target.absolute()}.")
+
+
 def _show(inv: Invocation) -> None:
     import os
     import stat
@@ -135,9 +179,27 @@ def command() -> Command:
         "  notation policy show > my_policy.json\n",
         run=_show,
     )
+    init = Command(
+        "init [flags] --name <policy_name> --trust-store <type:name> --trusted-identity <identity>",
+        "Initialize an OCI trust policy configuration with one statement",
+        long="Initialize an OCI trust policy configuration with one strict statement (notation-py extension)\n\n"
+        "Example - Trust artifacts from every registry signed by certificates chaining to trust store ca:acme:\n"
+        '  notation policy init --name acme --trust-store ca:acme --trusted-identity "*"\n\n'
+        "Example - Restrict the statement to one repository and one signer identity:\n"
+        "  notation policy init --name acme --registry-scope registry.acme.io/app --trust-store ca:acme "
+        '--trusted-identity "x509.subject: C=US, ST=WA, O=acme"\n',
+        flags=[
+            Flag("force", "bool", "override the existing trust policy configuration, never prompt"),
+            Flag("name", "string", "name of the trust policy statement", required=True),
+            Flag("registry-scope", "stringArray", 'registry scope of the statement (default "*": every artifact)'),
+            Flag("trust-store", "stringArray", "trust store in the form <type>:<name>", required=True),
+            Flag("trusted-identity", "stringArray", 'trusted identity, "*" or "x509.subject: <DN>"', required=True),
+        ],
+        run=_init,
+    )
     return Command(
         "policy [command]",
         "Manage trust policy configuration",
         long="[Preview] Manage trust policy configuration for signature verification.",
-        children=[imp, show],
+        children=[imp, init, show],
     )
