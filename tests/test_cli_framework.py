@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -304,3 +305,19 @@ def test_command_error_is_a_notation_error() -> None:
 def test_completion_scripts(capsys: pytest.CaptureFixture[str], shell: str) -> None:
     code, out, _ = run(capsys, "completion", shell)
     assert code == 0 and "notation" in out and "sign" in out
+
+
+@pytest.mark.skipif(__import__("shutil").which("bash") is None, reason="bash not installed")
+def test_bash_completion_completes_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import subprocess
+
+    script = tmp_path / "notation.bash"
+    assert main(["completion", "bash"]) == 0
+    script.write_text(capsys.readouterr()[0])
+    probe = (
+        f"source {script}; COMP_WORDS=(notation cert a); COMP_CWORD=2; _notation_complete; "
+        'echo "${COMPREPLY[@]}"; COMP_WORDS=(notation sign --for); COMP_CWORD=2; _notation_complete; '
+        'echo "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
+    assert result.stdout.splitlines() == ["add", "--force-referrers-tag"]

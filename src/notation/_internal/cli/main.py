@@ -80,6 +80,17 @@ def _report(exc: BaseException, debug: bool, stderr: TextIO) -> None:
         stderr.write("".join(traceback.format_exception(exc)))
 
 
+def _silence_stdout() -> None:
+    """The reader went away (``notation ls | head -1``): no second error when the interpreter flushes at exit."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``notation`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -99,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         stderr.write("Error: context canceled\n")
         return 1
     except BrokenPipeError:
+        _silence_stdout()
         return 1
     except Exception as exc:  # every failure is one line; -d adds the traceback
         _report(exc, bool(parsed.get("debug")), stderr)

@@ -67,6 +67,8 @@ def _import(inv: Invocation) -> None:
     except OSError as exc:
         raise CommandError(f"failed to write trust policy file: {_os_error('open', str(target), exc)}") from None
     inv.out("Trust policy configuration imported successfully.")
+    if (config_dir / dirs.TRUST_POLICY_OCI_FILE).exists():  # TP-01: that file wins over the one just written
+        inv.warn(f"{config_dir / dirs.TRUST_POLICY_OCI_FILE} exists and takes precedence over {target}")
 
 
 def _init(inv: Invocation) -> None:
