@@ -281,3 +281,70 @@ def test_prompt_reads_stdin_eof_as_no_cli85(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert run(capsys, "plugin", "rm", "x")[0] == 1  # plugin must exist before the prompt (PLG-90)
+
+
+def test_sign_with_timestamp_then_inspect_and_verify_cli42_cli72(
+    capsys: pytest.CaptureFixture[str], layout: tuple[str, str], tmp_path: Path
+) -> None:
+    from protocol_servers.tsa import TSA
+    from support import pki
+
+    path, digest = layout
+    ref = f"{path}@{digest}"
+    tsa_root, tsa_leaf = pki.tsa_chain()
+    root_file = tmp_path / "tsa-root.pem"
+    root_file.write_bytes(tsa_root.cert_pem())
+    two = tmp_path / "two.pem"
+    two.write_bytes(tsa_root.cert_pem() + tsa_leaf.cert_pem())
+
+    code, _, err = run(
+        capsys, "sign", "--oci-layout", "--timestamp-url", "ftp://x", "--timestamp-root-cert", str(root_file), ref
+    )
+    assert code == 1 and err.endswith('Error: endpoint "ftp://x": scheme must be http or https, but got "ftp"\n')
+    code, _, err = run(
+        capsys, "sign", "--oci-layout", "--timestamp-url", "http://x", "--timestamp-root-cert", str(two), ref
+    )
+    assert code == 1 and err.endswith(
+        f'Error: found more than one certificates from "{two}". Expecting single x509 root certificate in PEM or DER '
+        "format from the file\n"
+    )
+    # A signer valid since an hour ago: generate-test's certificate starts "now", and a timestamp's lower bound
+    # (genTime - accuracy) may then fall before it, which verification rightly rejects (TSV).
+    from notation._internal.config.signingkeys import KeySuite, load_signing_keys, save_signing_keys
+
+    signer = pki.self_signed_leaf("ts-signer")
+    key_file, chain_file = signer.write(tmp_path, "ts-signer")
+    save_signing_keys(load_signing_keys().add(KeySuite("ts", key_path=str(key_file), cert_path=str(chain_file))))
+    assert run(capsys, "cert", "add", "-t", "ca", "-s", "test", str(chain_file))[0] == 0
+    with TSA(tsa_leaf) as tsa:
+        code, out, _ = run(
+            capsys,
+            "sign",
+            "--oci-layout",
+            "-k",
+            "ts",
+            "--timestamp-url",
+            tsa.url,
+            "--timestamp-root-cert",
+            str(root_file),
+            ref,
+        )
+    assert (code, out) == (0, f"Successfully signed {ref}\n")
+
+    code, out, _ = run(capsys, "inspect", "--oci-layout", "-o", "json", ref)
+    stamp = json.loads(out)["Signatures"][0]["unsignedAttributes"]["timestampSignature"]
+    assert list(stamp) == ["timestamp", "certificates"]
+    assert stamp["timestamp"].startswith("[") and ", " in stamp["timestamp"]
+    assert [c["issuedTo"] for c in stamp["certificates"]][0] == "CN=Test TSA,O=Notary,L=Seattle,ST=WA,C=US"
+    text = run(capsys, "inspect", "--oci-layout", ref)[1]
+    assert "        ├── unsigned attributes\n        │   ├── signingAgent: notation-py/0.1.0\n" in text
+    assert "        │   └── timestamp signature\n        │       ├── timestamp: [" in text
+    assert "        │       └── certificates\n" in text
+
+    # the timestamp is verified against a tsa trust store named in the policy
+    assert run(capsys, "cert", "add", "-t", "tsa", "-s", "ts", str(root_file))[0] == 0
+    policy = json.loads((dirs.config_dir() / "trustpolicy.json").read_text())
+    policy["trustPolicies"][0]["trustStores"].append("tsa:ts")
+    (dirs.config_dir() / "trustpolicy.json").write_text(json.dumps(policy))
+    result = run(capsys, "verify", "--oci-layout", "--scope", "local/app", ref)
+    assert result == (0, f"Successfully verified signature for {ref}\n", EXPERIMENTAL_WARNING)

@@ -134,8 +134,7 @@ def _run(inv: Invocation) -> None:
         parse_flag_map(plugin_config_raw, "plugin-config")
         metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
         timestamp_url = inv.flag_str("timestamp-url")
-        if timestamp_url:
-            _attach_timestamper(signer, timestamp_url, inv.flag_str("timestamp-root-cert"))
+        timestamper = _timestamper(timestamp_url, inv.flag_str("timestamp-root-cert")) if timestamp_url else None
         subject = resolve_target(inv, target, "sign")
         expiry = expiry_from_ns(inv.flag_int("expiry"))  # checked where notation-go checks it: when signing
         result = sign_artifact(
@@ -145,21 +144,24 @@ def _run(inv: Invocation) -> None:
             envelope_media_type=media_type,
             expiry=expiry,
             user_metadata=metadata or None,
+            timestamper=timestamper,
         )
     for warning in result.warnings:
         inv.warn(warning)
     inv.out(f"Successfully signed {result.reference}")
 
 
-def _attach_timestamper(signer: Any, url: str, root_cert: str) -> None:
-    """RFC 3161 timestamping arrives with the timestamp module; until then, say so instead of signing without it."""
-    import importlib
+def _timestamper(url: str, root_cert: str) -> Any:
+    """CLI-42 TSA setup: the URL (http/https with a host) and a root file with exactly one self-signed root."""
+    from notation._internal.timestamp import check_tsa_url, load_tsa_root, request_timestamp
 
-    try:
-        make_timestamper = importlib.import_module("notation._internal.timestamp").make_timestamper
-    except (ImportError, AttributeError):
-        raise CommandError("timestamping is not supported yet by notation-py") from None
-    signer.timestamper = make_timestamper(url, root_cert)
+    check_tsa_url(url)
+    root = load_tsa_root(root_cert)
+
+    def timestamper(signature: bytes, algorithm: Any) -> bytes:
+        return request_timestamp(url, signature, algorithm.hash_name, root)
+
+    return timestamper
 
 
 def command() -> Command:

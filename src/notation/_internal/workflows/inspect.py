@@ -121,18 +121,20 @@ TimestampParser = Callable[[bytes, bytes], TimestampSummary]
 
 
 def _default_timestamp_parser(token: bytes, signature: bytes) -> TimestampSummary:
-    """Parse the countersignature with the timestamp module when it is available."""
-    import importlib
+    """Parse the countersignature without trusting it, as Go's inspect does: CMS/TSTInfo structure and the
+    message imprint over the primitive signature; any problem becomes the displayed error."""
+    from notation._internal.timestamp.token import TokenError, check_imprint, parse_token
 
     try:
-        summarize_token = importlib.import_module("notation._internal.timestamp.token").summarize_token
-    except (ImportError, AttributeError):
-        return TimestampSummary(error="failed to parse timestamp countersignature: timestamp support is not available")
-    try:
-        lower, upper, certs = summarize_token(token, signature)
-    except NotationError as exc:
+        parsed = parse_token(token)
+        check_imprint(parsed, signature)
+    except TokenError as exc:
         return TimestampSummary(error=f"failed to parse timestamp countersignature: {exc}")
-    return TimestampSummary(lower=lower, upper=upper, certificates=summarize_certificates(certs))
+    except (ValueError, TypeError) as exc:  # asn1crypto decoding errors on garbage input
+        return TimestampSummary(error=f"failed to parse timestamp countersignature: {exc}")
+    return TimestampSummary(
+        lower=parsed.lower, upper=parsed.upper, certificates=summarize_certificates(list(parsed.certificates))
+    )
 
 
 def summarize_signature(
