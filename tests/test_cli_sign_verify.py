@@ -335,7 +335,7 @@ def test_sign_with_timestamp_then_inspect_and_verify_cli42_cli72(
     stamp = json.loads(out)["Signatures"][0]["unsignedAttributes"]["timestampSignature"]
     assert list(stamp) == ["timestamp", "certificates"]
     assert stamp["timestamp"].startswith("[") and ", " in stamp["timestamp"]
-    assert [c["issuedTo"] for c in stamp["certificates"]][0] == "CN=Test TSA,O=Notary,L=Seattle,ST=WA,C=US"
+    assert stamp["certificates"][0]["issuedTo"] == "CN=Test TSA,O=Notary,L=Seattle,ST=WA,C=US"
     text = run(capsys, "inspect", "--oci-layout", ref)[1]
     assert "        ├── unsigned attributes\n        │   ├── signingAgent: notation-py/0.1.0\n" in text
     assert "        │   └── timestamp signature\n        │       ├── timestamp: [" in text
