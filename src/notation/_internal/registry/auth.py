@@ -222,7 +222,12 @@ class Authenticator:
             member_order = ("token", "access_token")
         status = response.status_code
         try:
-            body = read_bounded(response, MAX_TOKEN_RESPONSE, what=f"token response from {realm_name}")
+            body = read_bounded(
+                response,
+                MAX_TOKEN_RESPONSE,
+                what=f"token response from {realm_name}",
+                deadline=self.transport.options.body_deadline,
+            )
         except NotationError as exc:
             raise AuthenticationError(f"failed to fetch a token from {realm_name}: {exc}") from None
         if status != 200:

@@ -101,6 +101,10 @@ class RegistryRepository:
             method, self._registry, path_or_url, scopes=self._scopes(*actions), headers=headers, data=data
         )
 
+    def _read(self, response: requests.Response, cap: int, *, what: str, too_large: str) -> bytes:
+        deadline = self.client.transport.options.body_deadline
+        return read_bounded(response, cap, what=what, deadline=deadline, too_large=too_large)
+
     def _same_origin(self, url: str, base: str) -> str:
         """Resolve ``url`` against ``base``; a URL on another origin is refused (credentials would follow it)."""
         absolute = urljoin(base, url)
@@ -159,7 +163,7 @@ class RegistryRepository:
             raise response_error(response, "GET")
         media_type = _media_type(response)
         header_digest = response.headers.get("Docker-Content-Digest", "")
-        data = read_bounded(
+        data = self._read(
             response,
             mediatypes.MAX_MANIFEST_SIZE,
             what=f"manifest {name}",
@@ -205,7 +209,7 @@ class RegistryRepository:
             raise NotFoundError(f"{self.display_name}@{descriptor.digest}: not found")
         if response.status_code != 200:
             raise response_error(response, "GET")
-        data = read_bounded(
+        data = self._read(
             response,
             descriptor.size,
             what=f"content {descriptor.digest}",
@@ -269,7 +273,7 @@ class RegistryRepository:
                     return
                 raise StoreError(f"referrers of {subject.digest}: page with unexpected media type")
             link = response.headers.get("Link", "")
-            data = read_bounded(
+            data = self._read(
                 response,
                 REFERRERS_PAGE_LIMIT,
                 what=f"referrers of {subject.digest}",
@@ -291,7 +295,7 @@ class RegistryRepository:
             return None, []
         if response.status_code != 200:
             raise response_error(response, "GET")
-        data = read_bounded(
+        data = self._read(
             response, REFERRERS_PAGE_LIMIT, what=what, too_large=f"{what} larger than {REFERRERS_PAGE_LIMIT} bytes"
         )
         return Descriptor.for_content(mediatypes.OCI_IMAGE_INDEX, data), _parse_index(data, what)
