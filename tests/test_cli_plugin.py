@@ -119,3 +119,32 @@ def test_verbose_logs_to_stderr_cli06(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, err = run(capsys, "key", "update", "-v", "k")
     assert (code, out) == (0, "")
     assert err == 'level=warning msg="--default flag is not set, command did not take effect"\n'
+
+
+def test_registry_env_credentials_never_reach_plugins_cli09(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The signing plugin runs in a process whose environment no longer holds the registry credentials."""
+    import os
+
+    from notation._internal.oci.layout import write_image
+
+    monkeypatch.setenv("NOTATION_EXPERIMENTAL", "1")
+    monkeypatch.setenv("NOTATION_USERNAME", "alice")
+    monkeypatch.setenv("NOTATION_PASSWORD", "s3cret")
+    leaf = pki.self_signed_leaf("plugin-signer")
+    key_file, chain_file = leaf.write(tmp_path, "leaf")
+    env_dump = tmp_path / "env.json"
+    plugin = install_plugin(dirs.libexec_dir(), "envplug", {"key": str(key_file), "chain": str(chain_file)})
+    source = plugin.read_text().replace(
+        "def main():",
+        f"def main():\n    open({str(env_dump)!r}, 'a').write(json.dumps(dict(os.environ)) + '\\n')",
+        1,
+    )
+    plugin.write_text(source)
+    desc = write_image(tmp_path / "app", "v1", {"f": b"x"})
+    ref = f"{tmp_path / 'app'}@{desc.digest}"
+    assert run(capsys, "sign", "--oci-layout", "--plugin", "envplug", "--id", "k", ref)[0] == 0
+    seen = [json.loads(line) for line in env_dump.read_text().splitlines()]
+    assert seen and all("NOTATION_USERNAME" not in env and "NOTATION_PASSWORD" not in env for env in seen)
+    assert "NOTATION_USERNAME" not in os.environ

@@ -127,12 +127,21 @@ class Credentials:
 
 
 def take_credentials(inv: Invocation) -> Credentials:
-    """CLI-09/CLI-35: flags, else $NOTATION_USERNAME/$NOTATION_PASSWORD, which are then removed from the env."""
+    """CLI-09/CLI-35: flags, else $NOTATION_USERNAME/$NOTATION_PASSWORD, which are then removed from the env.
+
+    Called first thing by every command that has the registry flags, so that no plugin or credential helper
+    started later inherits the variables (layout commands included).
+    """
+    cached = inv.values.get("_credentials")
+    if isinstance(cached, Credentials):
+        return cached
     env_user = os.environ.pop("NOTATION_USERNAME", "")
     env_pass = os.environ.pop("NOTATION_PASSWORD", "")
     username = inv.flag_str("username") if "username" in inv.changed else env_user
     password = inv.flag_str("password") if "password" in inv.changed else env_pass
-    return Credentials(username, password)
+    creds = Credentials(username, password)
+    inv.values["_credentials"] = creds
+    return creds
 
 
 def is_digest(ref: str) -> bool:

@@ -15,6 +15,7 @@ from notation._internal.cli.common import (
     require_reference,
     resolve_target,
     setup_logging,
+    take_credentials,
 )
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import Node
@@ -169,6 +170,7 @@ def _run(inv: Invocation) -> None:
     from notation._internal.workflows.inspect import inspect_artifact
 
     setup_logging(inv)
+    take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     output = inv.flag_str("output")
     if output not in ("text", "json"):
         raise CommandError(f"unrecognized output format {output}")

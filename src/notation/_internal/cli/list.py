@@ -12,6 +12,7 @@ from notation._internal.cli.common import (
     require_reference,
     resolve_target,
     setup_logging,
+    take_credentials,
 )
 from notation._internal.cli.framework import Command, Flag, Invocation
 from notation._internal.cli.output import Node
@@ -38,6 +39,7 @@ def _run(inv: Invocation) -> None:
     from notation._internal.oci import mediatypes
 
     setup_logging(inv)
+    take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     max_signatures = inv.flag_int("max-signatures")
     check_max_signatures(max_signatures)
     if "allow-referrers-api" in inv.changed:

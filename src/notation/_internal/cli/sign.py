@@ -14,6 +14,7 @@ from notation._internal.cli.common import (
     require_reference,
     resolve_target,
     setup_logging,
+    take_credentials,
 )
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 
@@ -100,6 +101,7 @@ def _run(inv: Invocation) -> None:
     from notation._internal.workflows.sign import sign_artifact
 
     setup_logging(inv)
+    take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     reference = inv.args[0]
     for flag in ("timestamp-url", "timestamp-root-cert"):
         if flag in inv.changed and not inv.flag_str(flag):

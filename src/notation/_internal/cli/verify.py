@@ -16,6 +16,7 @@ from notation._internal.cli.common import (
     require_reference,
     resolve_target,
     setup_logging,
+    take_credentials,
 )
 from notation._internal.cli.framework import Command, Flag, Invocation
 from notation._internal.cli.output import table
@@ -56,6 +57,7 @@ def _run(inv: Invocation) -> None:
     from notation._internal.workflows.verify import verify_artifact
 
     setup_logging(inv)
+    take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     reference = inv.args[0]
     max_signatures = inv.flag_int("max-signatures")
     check_max_signatures(max_signatures)
