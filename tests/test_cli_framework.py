@@ -321,3 +321,30 @@ def test_bash_completion_completes_commands(capsys: pytest.CaptureFixture[str], 
     )
     result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
     assert result.stdout.splitlines() == ["add", "--force-referrers-tag"]
+
+
+def test_placeholders_agree_with_their_commands() -> None:
+    """Root help is drawn from a static table; every entry must match the command its module builds."""
+    from notation._internal.cli.framework import load_all
+    from notation._internal.cli.main import build_root
+
+    root = build_root()
+    load_all(root)  # raises if a name, alias or short text disagrees
+    assert all(c.loader is None for c in root.children)
+    assert [c.name for c in root.children if c.name != "help"] == [
+        "certificate", "completion", "inspect", "key", "list", "login", "logout", "plugin", "policy", "sign",
+        "verify", "version",
+    ]  # fmt: skip
+
+
+def test_root_help_imports_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io; sys.stdout = io.StringIO(); from notation._internal.cli.main import main; main(['--help']);"
+        "sys.stderr.write(' '.join(m for m in sys.modules if m.startswith('notation._internal.cli.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    loaded = set(result.stderr.split())
+    assert loaded <= {"notation._internal.cli.main", "notation._internal.cli.framework"}, loaded

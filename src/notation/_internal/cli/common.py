@@ -5,7 +5,6 @@ Nothing heavy is imported here at module level: these run on every CLI start-up.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -77,19 +76,21 @@ def setup_logging(inv: Invocation) -> None:
     verbose = bool(inv.values.get("verbose"))
     if not (debug or verbose):
         return
+    import logging
+
     handler = logging.StreamHandler(inv.stderr)
     fmt = 'time=%(asctime)s level=%(levelname)s msg="%(message)s"' if debug else 'level=%(levelname)s msg="%(message)s"'
-    handler.setFormatter(_LowerLevelFormatter(fmt))
+
+    class LowerLevelFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            record.levelname = record.levelname.lower()
+            return super().format(record)
+
+    handler.setFormatter(LowerLevelFormatter(fmt))
     root = logging.getLogger("notation")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.propagate = False
-
-
-class _LowerLevelFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelname = record.levelname.lower()
-        return super().format(record)
 
 
 def parse_flag_map(pairs: list[str], flag_name: str) -> dict[str, str]:

@@ -6,8 +6,11 @@ from notation._internal.cli.framework import Command, Invocation
 
 
 def _root(cmd: Command) -> Command:
+    from notation._internal.cli.framework import load_all
+
     while cmd.parent is not None:
         cmd = cmd.parent
+    load_all(cmd)
     return cmd
 
 

@@ -295,6 +295,8 @@ class Command:
     no_args: bool = False
     hidden: bool = False
     parent: Command | None = None
+    loader: Callable[[], Command] | None = None
+    """Set on a placeholder: builds the real command when it is used (keeps start-up imports minimal)."""
 
     def __post_init__(self) -> None:
         self.flags.append(Flag("help", "bool", f"help for {self.name}", short="h"))
@@ -319,8 +321,11 @@ class Command:
             self.children.append(child)
 
     def child(self, arg: str) -> Command | None:
-        for c in self.children:
+        for i, c in enumerate(self.children):
             if arg == c.name or arg in c.aliases:
+                if c.loader is not None:
+                    c = self.children[i] = materialize(c)
+                    c.parent = self
                 return c
         return None
 
@@ -336,6 +341,23 @@ class Command:
             (f for f in self.flags if not f.hidden and (not f.experimental or show_experimental)),
             key=lambda f: f.name,
         )
+
+
+def materialize(placeholder: Command) -> Command:
+    assert placeholder.loader is not None
+    real = placeholder.loader()
+    if (real.name, real.aliases, real.short) != (placeholder.name, placeholder.aliases, placeholder.short):
+        raise RuntimeError(f"placeholder for {placeholder.name!r} disagrees with the command it loads")
+    return real
+
+
+def load_all(cmd: Command) -> None:
+    """Replace every placeholder below ``cmd`` by its command (for completion scripts and tests)."""
+    for i, child in enumerate(cmd.children):
+        if child.loader is not None:
+            child = cmd.children[i] = materialize(child)
+            child.parent = cmd
+        load_all(child)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import sys
 import traceback
+from collections.abc import Callable
 from typing import TextIO
 
 from notation._internal.cli.framework import (
@@ -27,19 +28,30 @@ from notation.errors import NotationError
 
 ROOT_SHORT = "Notation - a tool to sign and verify artifacts"
 
-_COMMAND_MODULES = (
-    "cert",
-    "completion",
-    "inspect",
-    "key",
-    "list",
-    "login",
-    "plugin",
-    "policy",
-    "sign",
-    "verify",
-    "version",
+# (module, factory, name, aliases, short): root help and command lookup need only these, so a command's module is
+# imported only when that command runs (``notation --help`` imports none of them).
+_COMMANDS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    ("cert", "command", "certificate", ("cert",), "Manage certificates in trust store"),
+    ("completion", "command", "completion", (), "Generate the autocompletion script for the specified shell"),
+    ("inspect", "command", "inspect", (), "Inspect all signatures associated with the signed artifact"),
+    ("key", "command", "key", (), "Manage keys used for signing"),
+    ("list", "command", "list", ("ls",), "List signatures of the signed artifact"),
+    ("login", "command", "login", (), "Login to registry"),
+    ("login", "logout_command", "logout", (), "Log out from the logged in registries"),
+    ("plugin", "command", "plugin", (), "Manage plugins"),
+    ("policy", "command", "policy", (), "Manage trust policy configuration"),
+    ("sign", "command", "sign", (), "Sign artifacts"),
+    ("verify", "command", "verify", (), "Verify OCI artifacts"),
+    ("version", "command", "version", (), "Show the notation version information"),
 )
+
+
+def _loader(module: str, factory: str) -> Callable[[], Command]:
+    def load() -> Command:
+        built: Command = getattr(importlib.import_module(f"notation._internal.cli.{module}"), factory)()
+        return built
+
+    return load
 
 
 def _help_command(root: Command) -> Command:
@@ -64,11 +76,8 @@ def _help_command(root: Command) -> Command:
 
 def build_root() -> Command:
     root = Command("notation", ROOT_SHORT)
-    for name in _COMMAND_MODULES:
-        module = importlib.import_module(f"notation._internal.cli.{name}")
-        root.add(module.command())
-        if name == "login":
-            root.add(module.logout_command())
+    for module, factory, name, aliases, short in _COMMANDS:
+        root.add(Command(name, short, aliases=aliases, loader=_loader(module, factory)))
     root.add(_help_command(root))
     return root
 
