@@ -399,7 +399,16 @@ class RegistryRepository:
     def push_signature_manifest(self, subject: Descriptor, descriptor: Descriptor, data: bytes) -> list[str]:
         """MAN-09 then REF-07: PUT by digest; then the registry indexes it (OCI-Subject) or we keep the tag index."""
         descriptor.check(data)
-        response = self.push_manifest(descriptor.digest, descriptor.media_type, data)
+        for attempt in range(4):
+            try:
+                response = self.push_manifest(descriptor.digest, descriptor.media_type, data)
+                break
+            except RegistryError as exc:
+                # distribution 2.x: while another client commits the same blob (the shared ``{}`` config of
+                # concurrent signers), it can briefly report it unknown; the blob was pushed, so try again.
+                if "manifest blob unknown" not in str(exc) or attempt == 3:
+                    raise
+                time.sleep(0.1 * 2**attempt)
         returned = response.headers.get("Docker-Content-Digest")
         if returned and returned != descriptor.digest:
             raise StoreError(f"registry stored the manifest as {returned}, expected {descriptor.digest}")
