@@ -130,6 +130,11 @@ def test_version_output_shape_cli132(capsys: pytest.CaptureFixture[str]) -> None
             "if any flags in the group [timestamp-url timestamp-root-cert] are set they must all be set; "
             "missing [timestamp-root-cert]",
         ),
+        (["sign", "--timestamp-url", "", "r"], "timestamping: tsa url cannot be empty"),
+        (
+            ["sign", "--timestamp-url", "http://t", "--timestamp-root-cert=", "r"],
+            "timestamping: tsa root certificate path cannot be empty",
+        ),
         (["key", "add", "k"], 'required flag(s) "plugin" not set'),
         (["cert", "show", "f"], 'required flag(s) "store", "type" not set'),
         (["plugin", "install", "x"], "at least one of the flags in the group [file url] is required"),

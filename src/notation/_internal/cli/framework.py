@@ -295,6 +295,8 @@ class Command:
     no_args: bool = False
     hidden: bool = False
     parent: Command | None = None
+    pre_run: Callable[[dict[str, object], set[str]], None] | None = None
+    """cobra's PreRunE: runs after the experimental check, before required flags and flag groups (CLI-05)."""
     loader: Callable[[], Command] | None = None
     """Set on a placeholder: builds the real command when it is used (keeps start-up imports minimal)."""
 
@@ -645,6 +647,8 @@ def execute(
     if cmd.args_with_flags is not None:
         cmd.args_with_flags(positional, values)
     _check_experimental(cmd, changed, stderr)
+    if cmd.pre_run is not None:
+        cmd.pre_run(values, changed)
     _check_required(cmd, changed)
     _check_groups(cmd, changed)
     assert cmd.run is not None

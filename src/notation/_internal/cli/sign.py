@@ -97,16 +97,20 @@ def _signer(inv: Invocation, plugin_config: dict[str, str]) -> Any:
     return load_local_signer(key.key_path, key.cert_path)
 
 
+def _pre_run(values: dict[str, object], changed: set[str]) -> None:
+    """CLI-40: an explicitly empty --timestamp-url / --timestamp-root-cert, before the flag-group checks."""
+    for flag in ("timestamp-url", "timestamp-root-cert"):
+        if flag in changed and not values[flag]:
+            what = "tsa url" if flag == "timestamp-url" else "tsa root certificate path"
+            raise CommandError(f"timestamping: {what} cannot be empty")
+
+
 def _run(inv: Invocation) -> None:
     from notation._internal.workflows.sign import sign_artifact
 
     setup_logging(inv)
     take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     reference = inv.args[0]
-    for flag in ("timestamp-url", "timestamp-root-cert"):
-        if flag in inv.changed and not inv.flag_str(flag):
-            what = "tsa url" if flag == "timestamp-url" else "tsa root certificate path"
-            raise CommandError(f"timestamping: {what} cannot be empty")
     force_referrers_tag = inv.flag_bool("force-referrers-tag")
     if "allow-referrers-api" in inv.changed:
         if inv.flag_bool("allow-referrers-api"):
@@ -223,6 +227,7 @@ def command() -> Command:
             allow_referrers_api_flag("sign"),
         ],
         run=_run,
+        pre_run=_pre_run,
         args=require_reference("sign"),
         exclusive=[("key", "id"), ("key", "plugin"), ("oci-layout", "force-referrers-tag", "allow-referrers-api")],
         together=[("id", "plugin"), ("timestamp-url", "timestamp-root-cert")],
