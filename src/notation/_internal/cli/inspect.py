@@ -165,6 +165,11 @@ def _args(args: list[str]) -> None:
     require_reference("inspect")(args)
 
 
+def _pre_run(values: dict[str, object], changed: set[str]) -> None:
+    if values["output"] not in ("text", "json"):
+        raise CommandError(f"unrecognized output format {values['output']}")
+
+
 def _run(inv: Invocation) -> None:
     from notation._internal.config.fileio import go_json
     from notation._internal.workflows.inspect import inspect_artifact
@@ -172,8 +177,6 @@ def _run(inv: Invocation) -> None:
     setup_logging(inv)
     take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     output = inv.flag_str("output")
-    if output not in ("text", "json"):
-        raise CommandError(f"unrecognized output format {output}")
     max_signatures = inv.flag_int("max-signatures")
     check_max_signatures(max_signatures)
     if "allow-referrers-api" in inv.changed:
@@ -211,5 +214,6 @@ def command() -> Command:
             allow_referrers_api_flag("inspect"),
         ],
         run=_run,
+        pre_run=_pre_run,
         args=_args,
     )
