@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from notation._internal.registry.credentials import Credential
-from notation._internal.registry.transport import Transport, read_bounded
+from notation._internal.registry.transport import Transport, read_bounded, release
 from notation.errors import AuthenticationError, NotationError
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class Authenticator:
                 self._schemes[host] = bearer
         else:
             return response
-        response.close()
+        release(response)
         hdrs["Authorization"] = authorization
         return self.transport.request(method, url, headers=hdrs, data=data, allow_redirects=allow_redirects)
 

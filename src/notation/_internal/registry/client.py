@@ -16,6 +16,7 @@ from notation._internal.registry.transport import (
     TransportOptions,
     _safe_url,
     read_bounded,
+    release,
 )
 from notation.errors import AuthenticationError, NotationError, NotFoundError, RegistryError
 
@@ -114,7 +115,7 @@ class RegistryClient:
         response = self.send("GET", registry, "/v2/", scopes=[])
         if response.status_code != 200:
             raise response_error(response, "GET")
-        response.close()
+        release(response)
 
 
 def _error_details(body: bytes, status: int) -> tuple[str, list[str]]:

@@ -21,7 +21,7 @@ from notation._internal.oci.descriptor import Descriptor, compute_digest, is_val
 from notation._internal.oci.reference import Reference
 from notation._internal.registry.auth import repository_scope
 from notation._internal.registry.client import RegistryClient, error_codes, response_error
-from notation._internal.registry.transport import read_bounded
+from notation._internal.registry.transport import read_bounded, release
 from notation.errors import NotFoundError, RegistryError, StoreError
 
 if TYPE_CHECKING:
@@ -126,14 +126,14 @@ class RegistryRepository:
         url = f"{self._path}/manifests/{quote(reference, safe=':')}"
         response = self._send("HEAD", url, headers={"Accept": MANIFEST_ACCEPT})
         if response.status_code == 404:
-            response.close()
+            release(response)
             raise NotFoundError(f"{name}: not found")
         desc: Descriptor | None = None
         if response.status_code == 200:
             desc = self._descriptor_from_head(response, reference if is_digest else None)
         elif response.status_code == 401:
             raise response_error(response, "HEAD")
-        response.close()
+        release(response)
         if desc is None:
             desc = self._resolve_by_get(url, name, reference if is_digest else None)
         if is_digest and desc.digest != reference:
@@ -157,7 +157,7 @@ class RegistryRepository:
     def _resolve_by_get(self, url: str, name: str, digest: str | None) -> Descriptor:
         response = self._send("GET", url, headers={"Accept": MANIFEST_ACCEPT})
         if response.status_code == 404:
-            response.close()
+            release(response)
             raise NotFoundError(f"{name}: not found")
         if response.status_code != 200:
             raise response_error(response, "GET")
@@ -205,7 +205,7 @@ class RegistryRepository:
             headers = {}
         response = self._send("GET", url, headers=headers)
         if response.status_code == 404:
-            response.close()
+            release(response)
             raise NotFoundError(f"{self.display_name}@{descriptor.digest}: not found")
         if response.status_code != 200:
             raise response_error(response, "GET")
@@ -267,7 +267,7 @@ class RegistryRepository:
             if response.status_code != 200:
                 raise response_error(response, "GET")
             if _media_type(response) != mediatypes.OCI_IMAGE_INDEX:
-                response.close()
+                release(response)
                 if page_number == 0:
                     self.client.mark_referrers_unsupported(self._registry)
                     return
@@ -291,7 +291,7 @@ class RegistryRepository:
         what = f"referrers index {self.display_name}:{tag}"
         response = self._send("GET", f"{self._path}/manifests/{tag}", headers={"Accept": mediatypes.OCI_IMAGE_INDEX})
         if response.status_code == 404:
-            response.close()
+            release(response)
             return None, []
         if response.status_code != 200:
             raise response_error(response, "GET")
@@ -304,7 +304,7 @@ class RegistryRepository:
 
     def blob_exists(self, digest: str) -> bool:
         response = self._send("HEAD", f"{self._path}/blobs/{digest}", actions=("pull", "push"))
-        response.close()
+        release(response)
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -328,12 +328,12 @@ class RegistryRepository:
             uploads += f"?mount={descriptor.digest}&from={quote(mount_from, safe='/')}"
         response = self._send("POST", uploads, actions=("pull", "push"))
         if response.status_code == 201 and mount_from:
-            response.close()
+            release(response)
             return
         if response.status_code != 202:
             raise response_error(response, "POST")
         location = response.headers.get("Location", "")
-        response.close()
+        release(response)
         if not location:
             raise RegistryError(f"registry {self._registry} started an upload without a Location")
         base = self.client.base_url(self._registry) + uploads
@@ -355,7 +355,7 @@ class RegistryRepository:
                 if response.status_code != 202:
                     raise response_error(response, "PATCH")
                 next_location = response.headers.get("Location", "") or location
-                response.close()
+                release(response)
                 location = self._same_origin(next_location, location)
                 offset += len(chunk)
             body = b""
@@ -371,7 +371,7 @@ class RegistryRepository:
         )
         if response.status_code != 201:
             raise response_error(response, "PUT")
-        response.close()
+        release(response)
 
     def push_manifest(
         self, reference: str, media_type: str, data: bytes, *, extra_headers: dict[str, str] | None = None
@@ -387,14 +387,14 @@ class RegistryRepository:
         )
         if response.status_code != 201:
             raise response_error(response, "PUT")
-        response.close()
+        release(response)
         return response
 
     def delete_manifest(self, digest: str) -> None:
         response = self._send("DELETE", f"{self._path}/manifests/{digest}", actions=("pull", "push", "delete"))
         if response.status_code not in (200, 202):
             raise response_error(response, "DELETE")
-        response.close()
+        release(response)
 
     def push_signature_manifest(self, subject: Descriptor, descriptor: Descriptor, data: bytes) -> list[str]:
         """MAN-09 then REF-07: PUT by digest; then the registry indexes it (OCI-Subject) or we keep the tag index."""
