@@ -198,18 +198,23 @@ def open_target(
 
 def resolve_target(inv: Invocation, target: Target, op: str) -> Descriptor:
     """CLI-31: resolve the tag or digest (errors as ``failed to get manifest descriptor: <e>``), warn about tags."""
+    subject = resolve_in_store(target.store, target.ref)
+    if target.is_tag:
+        inv.warn(tag_warning(op, target.ref))
+    return subject
+
+
+def resolve_in_store(store: ArtifactStore, ref: str) -> Descriptor:
+    """Resolve ``ref`` in ``store``; errors read ``failed to get manifest descriptor: <e>`` (CLI-31)."""
     from notation.errors import NotationError
 
     try:
-        subject = target.store.resolve(target.ref)
+        return store.resolve(ref)
     except NotationError as exc:
         message = str(exc)
         if message.startswith(("failed to get manifest descriptor: ", "user input digest ")):
             raise
         raise type(exc)(f"failed to get manifest descriptor: {message}") from exc
-    if target.is_tag:
-        inv.warn(tag_warning(op, target.ref))
-    return subject
 
 
 def tag_warning(op: str, tag: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from notation._internal.cli.common import (
     allow_referrers_api_flag,
     check_max_signatures,
@@ -14,8 +16,11 @@ from notation._internal.cli.common import (
     setup_logging,
     take_credentials,
 )
-from notation._internal.cli.framework import Command, Flag, Invocation
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import Node
+
+if TYPE_CHECKING:
+    from notation._internal.oci.descriptor import Descriptor
 
 _LONG = """List all the signatures associated with signed artifact
 
@@ -42,18 +47,27 @@ def _run(inv: Invocation) -> None:
     take_credentials(inv)  # CLI-09: before anything (plugins included) runs
     max_signatures = inv.flag_int("max-signatures")
     check_max_signatures(max_signatures)
+    output = inv.flag_str("output")
+    if output not in ("text", "json"):
+        raise CommandError(f"unrecognized output format {output}")
     if "allow-referrers-api" in inv.changed:
         inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
     with open_target(inv, inv.args[0], oci_layout=inv.flag_bool("oci-layout")) as target:
         subject = resolve_target(inv, target, "list")
         display = f"{target.display}@{subject.digest}"
-        digests: list[str] = []
+        found: list[Descriptor] = []
         exceeded = False
         for desc in target.store.list_signatures(subject):
-            if len(digests) >= max_signatures:
+            if len(found) >= max_signatures:
                 exceeded = True
                 break
-            digests.append(desc.digest)
+            found.append(desc)
+    if output == "json":
+        from notation._internal.cli.report import list_document, write_json
+
+        write_json(inv.stdout, list_document(display, subject, found, exceeded))
+        return
+    digests = [desc.digest for desc in found]
     if not digests:
         inv.out(f"{display} has no associated signature")
     else:
@@ -79,6 +93,13 @@ def command() -> Command:
             *registry_flags(),
             Flag("oci-layout", "bool", "[Experimental] list signatures stored in OCI image layout", experimental=True),
             allow_referrers_api_flag("list"),
+            Flag(
+                "output",
+                "string",
+                'output format, options: "json", "text" (notation-py: see docs/verify-output.md)',
+                short="o",
+                default="text",
+            ),
         ],
         run=_run,
         args=require_reference("list"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from notation._internal.cli.batch import DEFAULT_PARALLEL, check_parallel
 from notation._internal.cli.common import (
     allow_referrers_api_flag,
     debug_flags,
@@ -105,7 +106,7 @@ def _pre_run(values: dict[str, object], changed: set[str]) -> None:
             raise CommandError(f"timestamping: {what} cannot be empty")
 
 
-def _run(inv: Invocation) -> None:
+def _run(inv: Invocation) -> int | None:
     from notation._internal.workflows.sign import sign_artifact
 
     setup_logging(inv)
@@ -128,15 +129,14 @@ def _run(inv: Invocation) -> None:
     except CommandError:
         early_config = {}
     signer = _signer(inv, early_config)
+    parallel = inv.flag_int("parallel")
+    check_parallel(parallel)
+    if len(inv.args) > 1 or inv.flag_bool("recursive"):
+        return _sign_many(inv, signer, plugin_config_raw, force_referrers_tag, parallel)
     with open_target(
         inv, reference, oci_layout=inv.flag_bool("oci-layout"), force_referrers_tag=force_referrers_tag
     ) as target:
-        fmt = inv.flag_str("signature-format")
-        media_type = _FORMATS.get(fmt.lower())
-        if media_type is None:
-            raise CommandError(
-                f'signature format "{fmt}" not supported\nSupported signature envelope formats are "jws" and "cose"'
-            )
+        media_type = _envelope_media_type(inv.flag_str("signature-format"))
         parse_flag_map(plugin_config_raw, "plugin-config")
         metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
         timestamp_url = inv.flag_str("timestamp-url")
@@ -145,7 +145,7 @@ def _run(inv: Invocation) -> None:
         expiry = expiry_from_ns(inv.flag_int("expiry"))  # checked where notation-go checks it: when signing
         result = sign_artifact(
             target.store,
-            subject.digest,
+            subject,
             signer,
             envelope_media_type=media_type,
             expiry=expiry,
@@ -155,6 +155,42 @@ def _run(inv: Invocation) -> None:
     for warning in result.warnings:
         inv.warn(warning)
     inv.out(f"Successfully signed {result.reference}")
+    return None
+
+
+def _sign_many(
+    inv: Invocation, signer: Any, plugin_config_raw: list[str], force_referrers_tag: bool, parallel: int
+) -> int:
+    """Several references and/or ``--recursive`` (notation-py): the same checks, then one line per reference."""
+    from notation._internal.cli.batch import SignJob, StoreOpener, sign_many
+
+    media_type = _envelope_media_type(inv.flag_str("signature-format"))
+    parse_flag_map(plugin_config_raw, "plugin-config")
+    metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
+    timestamp_url = inv.flag_str("timestamp-url")
+    timestamper = _timestamper(timestamp_url, inv.flag_str("timestamp-root-cert")) if timestamp_url else None
+    job = SignJob(
+        signer=signer,
+        envelope_media_type=media_type,
+        expiry=expiry_from_ns(inv.flag_int("expiry")),
+        user_metadata=metadata or None,
+        timestamper=timestamper,
+        recursive=inv.flag_bool("recursive"),
+    )
+    opener = StoreOpener(inv, oci_layout=inv.flag_bool("oci-layout"), force_referrers_tag=force_referrers_tag)
+    try:
+        return sign_many(inv, inv.args, opener, job, parallel=parallel)
+    finally:
+        opener.close()
+
+
+def _envelope_media_type(fmt: str) -> str:
+    media_type = _FORMATS.get(fmt.lower())
+    if media_type is None:
+        raise CommandError(
+            f'signature format "{fmt}" not supported\nSupported signature envelope formats are "jws" and "cose"'
+        )
+    return media_type
 
 
 def _timestamper(url: str, root_cert: str) -> Any:
@@ -225,6 +261,17 @@ def command() -> Command:
                 "oci-layout", "bool", "[Experimental] sign the artifact stored as OCI image layout", experimental=True
             ),
             allow_referrers_api_flag("sign"),
+            Flag(
+                "parallel",
+                "int",
+                "number of references signed at the same time (notation-py)",
+                default=DEFAULT_PARALLEL,
+            ),
+            Flag(
+                "recursive",
+                "bool",
+                "for an image index, also sign every platform manifest it lists (notation-py)",
+            ),
         ],
         run=_run,
         pre_run=_pre_run,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from notation._internal.cli.batch import DEFAULT_PARALLEL, check_parallel
 from notation._internal.cli.common import (
     allow_referrers_api_flag,
     check_max_signatures,
@@ -18,7 +19,7 @@ from notation._internal.cli.common import (
     setup_logging,
     take_credentials,
 )
-from notation._internal.cli.framework import Command, Flag, Invocation
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import table
 
 _LONG = """Verify OCI artifacts
@@ -42,15 +43,46 @@ Example - [Experimental] Verify a signature on an OCI artifact identified by a t
 
 
 def _plugin_hooks(plugin_config: dict[str, str]) -> Any:
-    """Verification plugin support (plugins.md §7): plugins are looked up in {LIBEXEC}/plugins."""
-    from notation._internal.config.dirs import libexec_dir
-    from notation._internal.plugin.manager import PluginManager
-    from notation._internal.plugin.verifier import make_plugin_hooks
+    """Verification plugin support (plugins.md §7): plugins are looked up in {LIBEXEC}/plugins.
 
-    return make_plugin_hooks(PluginManager(libexec_dir()), plugin_config)
+    The plugin machinery is imported only when a signature names a verification plugin (start-up budget).
+    """
+    import threading
+
+    from notation._internal.workflows.verify import PluginHooks
+
+    lock = threading.Lock()
+    loaded: list[Any] = []
+
+    def real() -> Any:
+        with lock:
+            if not loaded:
+                from notation._internal.config.dirs import libexec_dir
+                from notation._internal.plugin.manager import PluginManager
+                from notation._internal.plugin.verifier import make_plugin_hooks
+
+                loaded.append(make_plugin_hooks(PluginManager(libexec_dir()), plugin_config))
+            return loaded[0]
+
+    return PluginHooks(
+        resolve=lambda info: real().resolve(info),
+        capabilities=lambda plugin: real().capabilities(plugin),
+        verify=lambda plugin, info, statement, capabilities: real().verify(plugin, info, statement, capabilities),
+    )
 
 
-def _run(inv: Invocation) -> None:
+def _verify_cache(inv: Invocation, config_dir: Any) -> Any:
+    """``--cache`` or NOTATION_VERIFY_CACHE=1: the verification cache in {CACHE}/verify (off by default)."""
+    from notation._internal import verifycache
+
+    if not (inv.flag_bool("cache") or verifycache.enabled_by_env()):
+        return None
+    from notation._internal.config import dirs
+
+    return verifycache.VerificationCache.open(dirs.cache_dir(), config_dir)
+
+
+def _run(inv: Invocation) -> int | None:
     from notation._internal.config import dirs
     from notation._internal.trust.policy import TrustPolicyDocument
     from notation._internal.trust.store import TrustStore
@@ -61,6 +93,11 @@ def _run(inv: Invocation) -> None:
     reference = inv.args[0]
     max_signatures = inv.flag_int("max-signatures")
     check_max_signatures(max_signatures)
+    output = inv.flag_str("output")
+    if output not in ("text", "json"):
+        raise CommandError(f"unrecognized output format {output}")
+    parallel = inv.flag_int("parallel")
+    check_parallel(parallel)
     if "allow-referrers-api" in inv.changed:
         inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
     config_dir = dirs.config_dir()
@@ -69,22 +106,42 @@ def _run(inv: Invocation) -> None:
     plugin_config = parse_flag_map(inv.flag_list("plugin-config"), "plugin-config")
     metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
     oci_layout = inv.flag_bool("oci-layout")
+    cache = _verify_cache(inv, config_dir)
+    if len(inv.args) > 1 or output == "json" or inv.flag_bool("require-all-platforms"):
+        from notation._internal.cli.batch import StoreOpener, VerifyJob, verify_many
+
+        job = VerifyJob(
+            policy=policy,
+            trust_store=trust_store,
+            user_metadata=metadata,
+            max_signatures=max_signatures,
+            plugin_hooks=_plugin_hooks(plugin_config),
+            cache=cache,
+            require_all_platforms=inv.flag_bool("require-all-platforms"),
+        )
+        opener = StoreOpener(inv, oci_layout=oci_layout, scope=inv.flag_str("scope"))
+        try:
+            return verify_many(inv, inv.args, opener, job, parallel=parallel, output=output)
+        finally:
+            opener.close()
+
     with open_target(inv, reference, oci_layout=oci_layout) as target:
         subject = resolve_target(inv, target, "verify")
         scope = inv.flag_str("scope") if oci_layout else _registry_scope(reference)
         outcome = verify_artifact(
             target.store,
-            subject.digest,
+            subject,
             policy=policy,
             trust_store=trust_store,
             scope=scope,
             user_metadata=metadata,
             max_signatures=max_signatures,
             plugin_hooks=_plugin_hooks(plugin_config),
+            cache=cache,
         )
     if outcome.skipped:
         inv.out(f"Trust policy is configured to skip signature verification for {outcome.reference}")
-        return
+        return None
     for warning in outcome.warnings:
         inv.warn(warning)
     inv.out(f"Successfully verified signature for {outcome.reference}")
@@ -95,6 +152,7 @@ def _run(inv: Invocation) -> None:
         inv.out()
         rows = [["KEY", "VALUE"], *([k, user_metadata[k]] for k in sorted(user_metadata))]
         inv.stdout.write(table(rows))
+    return None
 
 
 def _registry_scope(reference: str) -> str:
@@ -138,6 +196,30 @@ def command() -> Command:
                 experimental=True,
             ),
             allow_referrers_api_flag("verify"),
+            Flag(
+                "output",
+                "string",
+                'output format, options: "json", "text" (notation-py: JSON report, see docs/verify-output.md)',
+                short="o",
+                default="text",
+            ),
+            Flag(
+                "parallel",
+                "int",
+                "number of references verified at the same time (notation-py)",
+                default=DEFAULT_PARALLEL,
+            ),
+            Flag(
+                "require-all-platforms",
+                "bool",
+                "for an image index, also require every platform manifest it lists to verify (notation-py)",
+            ),
+            Flag(
+                "cache",
+                "bool",
+                "reuse passed verification results from {CACHE}/verify, also enabled by NOTATION_VERIFY_CACHE=1 "
+                "(notation-py)",
+            ),
         ],
         run=_run,
         args=require_reference("verify"),

@@ -45,7 +45,7 @@ def signing_agent_for(signer: object) -> str:
 
 def sign_artifact(
     store: ArtifactStore,
-    reference: str,
+    reference: str | Descriptor,
     signer: Any,
     *,
     envelope_media_type: str,
@@ -54,7 +54,7 @@ def sign_artifact(
     timestamper: Callable[[bytes, Any], bytes] | None = None,
     now: dt.datetime | None = None,
 ) -> SignResult:
-    """Sign the manifest that ``reference`` (tag or digest) names in ``store`` and push the signature.
+    """Sign the manifest that ``reference`` (tag, digest, or an already resolved Descriptor) names in ``store``.
 
     ``signer`` is a PrimitiveSigner (local key, plugin generate-signature) or a plugin envelope generator
     (an object with ``generate_envelope``). ``timestamper(signature, algorithm) -> TimeStampToken DER`` adds an
@@ -72,7 +72,7 @@ def sign_artifact(
             'Supported signature envelope formats are "jws" and "cose"'
         )
     duration = check_expiry(expiry)
-    subject = store.resolve(reference)  # SIGN-01
+    subject = reference if isinstance(reference, Descriptor) else store.resolve(reference)  # SIGN-01
     target = Descriptor(subject.media_type, subject.digest, subject.size, subject.annotations)  # PAY-05
     target = add_user_metadata(target, user_metadata or {})  # SIGN-02, SIG-04, PAY-04
     payload = build_payload(target, envelope_media_type)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
@@ -52,11 +52,40 @@ class _SignatureRejected(Exception):
         super().__init__(message)
         self.results = results
         self.trust_store_error = trust_store_error
+        self.info: SignerInfo | None = None
+        """The signer info, when integrity passed (for reports)."""
+
+
+@dataclass
+class VerifyTrace:
+    """What a verification looked at, filled in as it goes, so a report can be written even when it fails.
+
+    The caller passes an empty trace and reads it after ``verify_artifact`` returns or raises.
+    """
+
+    subject: Descriptor | None = None
+    policy_name: str | None = None
+    level: str | None = None
+    actions: dict[ValidationType, ValidationAction] = field(default_factory=dict)
+    """The applied statement's action for each validation type."""
+    signatures: list[SignatureVerification] = field(default_factory=list)
+
+
+class VerificationCache(Protocol):
+    """A store of passed signature verdicts (see ``notation._internal.verifycache``)."""
+
+    def get(
+        self, subject: Descriptor, manifest: Descriptor, scope: str, now: dt.datetime
+    ) -> SignatureVerification | None: ...
+
+    def put(
+        self, subject: Descriptor, scope: str, verdict: SignatureVerification, info: SignerInfo, now: dt.datetime
+    ) -> None: ...
 
 
 def verify_artifact(
     store: ArtifactStore,
-    reference: str,
+    reference: str | Descriptor,
     *,
     policy: Any,
     trust_store: Any,
@@ -65,32 +94,45 @@ def verify_artifact(
     max_signatures: int = mediatypes.DEFAULT_MAX_SIGNATURES,
     plugin_hooks: PluginHooks | None = None,
     now: dt.datetime | None = None,
+    trace: VerifyTrace | None = None,
+    cache: VerificationCache | None = None,
 ) -> VerificationOutcome:
     """Verify the artifact ``reference`` names in ``store``; ``scope`` is ``registry/repo`` or the ``--scope``.
 
+    ``reference`` may be a Descriptor the caller already resolved (no second round trip). ``trace`` (optional)
+    records the subject, the applied policy and every signature's verdict, also when verification fails.
+    ``cache`` (optional) answers for signatures that passed before, so their manifest and envelope are not fetched.
     Raises VerificationError (message exactly as the Go CLI prints it after ``Error: ``) when it fails.
     """
     if max_signatures <= 0:
         raise VerificationError(f"max-signatures value {max_signatures} must be a positive number")
-    subject = store.resolve(reference)  # VER-02
+    subject = reference if isinstance(reference, Descriptor) else store.resolve(reference)  # VER-02
+    trace = trace if trace is not None else VerifyTrace()
+    trace.subject = subject
     display = f"{store.display_name}@{subject.digest}"
     try:
         statement = policy.statement_for(f"{scope}@{subject.digest}")  # VER-03
     except VerificationError as exc:
         raise VerificationError(f"signature verification failed: {exc}") from exc
     level = statement.level
+    trace.policy_name, trace.level = statement.name, level
+    trace.actions = {vt: statement.action(vt) for vt in ValidationType}
     if level == "skip":  # VER-04
         return VerificationOutcome(display, subject, level, statement.name, None)
 
     moment = now or dt.datetime.now(dt.UTC)
     wanted = dict(user_metadata or {})
-    seen: list[SignatureVerification] = []
+    seen = trace.signatures
     last_trust_store_error: str | None = None
     count = 0
     for manifest_desc in store.list_signatures(subject):
         if count >= max_signatures:  # VER-05: the limit is exceeded without a success
             raise VerificationError(f"signature verification failed for all the signatures associated with {display}")
         count += 1
+        cached = cache.get(subject, manifest_desc, scope, moment) if cache is not None else None
+        if cached is not None and _has_metadata(cached.user_metadata, wanted):
+            seen.append(cached)
+            return VerificationOutcome(display, subject, level, statement.name, cached, tuple(seen))
         envelope_media_type, envelope = _fetch_signature(store, manifest_desc, display)
         try:
             info, results = _verify_signature(
@@ -100,7 +142,14 @@ def verify_artifact(
             if rejected.trust_store_error:
                 last_trust_store_error = str(rejected)
             seen.append(
-                SignatureVerification(manifest_desc, envelope_media_type, tuple(rejected.results), str(rejected))
+                SignatureVerification(
+                    manifest_desc,
+                    envelope_media_type,
+                    tuple(rejected.results),
+                    str(rejected),
+                    signer_subject=_signer_subject(rejected.info),
+                    signing_time=rejected.info.signing_time.isoformat() if rejected.info is not None else None,
+                )
             )
             continue
         verified = SignatureVerification(
@@ -109,10 +158,12 @@ def verify_artifact(
             results=tuple(results),
             error=None,
             user_metadata=_payload_annotations(info),
-            signer_subject=info.certificate_chain[0].subject.rfc4514_string() if info.certificate_chain else None,
+            signer_subject=_signer_subject(info),
             signing_time=info.signing_time.isoformat(),
         )
         seen.append(verified)
+        if cache is not None and plugin_hooks_unused(info):
+            cache.put(subject, scope, verified, info, moment)
         return VerificationOutcome(display, subject, level, statement.name, verified, tuple(seen))
 
     if count == 0:  # VER-05
@@ -162,9 +213,6 @@ def _verify_signature(
     now: dt.datetime,
 ) -> tuple[SignerInfo, list[ValidationResult]]:
     from notation._internal.envelope.codec import verify_integrity
-    from notation._internal.envelope.model import HEADER_VERIFICATION_PLUGIN
-    from notation._internal.envelope.payload import parse_payload
-    from notation._internal.trust.evaluate import evaluate_trust
 
     enforce = ValidationAction.ENFORCE
     # VER-11 integrity: always enforced.
@@ -173,6 +221,27 @@ def _verify_signature(
     except NotationError as exc:
         raise _SignatureRejected(str(exc), [ValidationResult(ValidationType.INTEGRITY, enforce, str(exc))]) from exc
     results = [ValidationResult(ValidationType.INTEGRITY, enforce)]
+    try:
+        return info, _verify_trusted(info, results, subject, statement, trust_store, wanted, plugin_hooks, now)
+    except _SignatureRejected as rejected:
+        rejected.info = info
+        raise
+
+
+def _verify_trusted(
+    info: SignerInfo,
+    results: list[ValidationResult],
+    subject: Descriptor,
+    statement: Any,
+    trust_store: Any,
+    wanted: Mapping[str, str],
+    plugin_hooks: PluginHooks | None,
+    now: dt.datetime,
+) -> list[ValidationResult]:
+    """VER-12..33 for an integrity-checked signature; raises _SignatureRejected."""
+    from notation._internal.envelope.model import HEADER_VERIFICATION_PLUGIN
+    from notation._internal.envelope.payload import parse_payload
+    from notation._internal.trust.evaluate import evaluate_trust
 
     # VER-12: a signature that names a verification plugin needs it; failures abort this signature (PLG-64).
     plugin = None
@@ -224,7 +293,24 @@ def _verify_signature(
     for key, value in wanted.items():
         if target.annotations.get(key) != value:
             raise _SignatureRejected("unable to find specified metadata in the signature", results)
-    return info, results
+    return results
+
+
+def _has_metadata(annotations: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    return all(annotations.get(k) == v for k, v in wanted.items())
+
+
+def _signer_subject(info: SignerInfo | None) -> str | None:
+    if info is None or not info.certificate_chain:
+        return None
+    return str(info.certificate_chain[0].subject.rfc4514_string())
+
+
+def plugin_hooks_unused(info: SignerInfo) -> bool:
+    """Only signatures verified without a plugin are cached: a plugin's verdict may depend on more than we hash."""
+    from notation._internal.envelope.model import HEADER_VERIFICATION_PLUGIN
+
+    return info.signed.extended_value(HEADER_VERIFICATION_PLUGIN) is None
 
 
 def _verify_timestamp(info: SignerInfo, statement: Any, trust_store: Any, now: dt.datetime) -> str | None:
