@@ -79,6 +79,12 @@ def too_large(what: str, limit: int) -> DistributionError:
     return DistributionError(413, "SIZE_INVALID", f"{what} exceeds the registry's limit of {limit} bytes")
 
 
+def precondition_failed(reference: str) -> DistributionError:
+    """A conditional request (``If-Match``/``If-None-Match``) whose condition does not hold (RFC 9110)."""
+    return DistributionError(412, "PRECONDITION_FAILED", "precondition failed: the manifest reference has changed",
+                             {"reference": reference})
+
+
 def unsupported(message: str) -> DistributionError:
     return DistributionError(405, "UNSUPPORTED", message)
 

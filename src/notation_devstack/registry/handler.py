@@ -249,13 +249,17 @@ class RegistryHandler(BaseHTTPRequestHandler):
             grammar.check_tag(ref)
         if self.command in ("GET", "HEAD"):
             stored = storage.get_manifest(name, ref)
-            self._send(200, stored.body, {"Docker-Content-Digest": stored.digest}, content_type=stored.media_type)
+            self._send(200, stored.body, {"Docker-Content-Digest": stored.digest, "ETag": f'"{stored.digest}"'},
+                       content_type=stored.media_type)
         elif self.command == "PUT":
             extra = query.get("tag", []) if grammar.is_digest(ref) else []
             body = self._read_all(storage.max_manifest_size)
             digest, subject = storage.put_manifest(name, ref, body, self.headers.get("Content-Type"), extra,
-                                                   index_referrers=self.server.referrers_enabled)
-            headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
+                                                   index_referrers=self.server.referrers_enabled,
+                                                   if_match=self.headers.get("If-Match"),
+                                                   if_none_match=self.headers.get("If-None-Match"))
+            headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest,
+                       "ETag": f'"{digest}"'}
             if subject is not None:
                 headers["OCI-Subject"] = subject
             self._send(201, b"", headers)

@@ -336,8 +336,14 @@ class Storage:
         return StoredManifest(digest=digest, media_type=str(meta["mediaType"]), body=body)
 
     def put_manifest(self, name: str, reference: str, body: bytes, content_type: str | None,
-                     extra_tags: Iterable[str] = (), *, index_referrers: bool = True) -> tuple[str, str | None]:
-        """Store a manifest under a tag or digest; return (digest, subject digest if indexed as a referrer)."""
+                     extra_tags: Iterable[str] = (), *, index_referrers: bool = True,
+                     if_match: str | None = None, if_none_match: str | None = None) -> tuple[str, str | None]:
+        """Store a manifest under a tag or digest; return (digest, subject digest if indexed as a referrer).
+
+        ``if_match``/``if_none_match`` are the request's RFC 9110 preconditions on what ``reference`` names now
+        (ETag = ``"<digest>"``); they are checked under the repository lock, so read-modify-write clients such as
+        concurrent signers updating a referrers tag index never overwrite each other (412 instead).
+        """
         grammar.check_name(name)
         if len(body) > self.max_manifest_size:
             raise errors.too_large("manifest", self.max_manifest_size)
@@ -352,6 +358,8 @@ class Storage:
             raise errors.digest_invalid("manifest digest does not match the reference", reference)
         parsed = manifests.parse(body, content_type)
         with self._locked(name):
+            if if_match is not None or if_none_match is not None:
+                self._check_preconditions(name, reference, if_match, if_none_match)
             for blob in parsed.blobs:
                 if not self._layer_link(name, blob).exists() and not self._manifest_link(name, blob).exists():
                     raise errors.manifest_blob_unknown(blob)
@@ -370,6 +378,29 @@ class Storage:
             for tag in tags:
                 atomic_write(self._tag_path(name, tag), digest.encode())
         return digest, subject
+
+    def _current_digest(self, name: str, reference: str) -> str | None:
+        """The digest ``reference`` names right now, or None (caller holds the lock)."""
+        if grammar.is_digest(reference):
+            return reference if self._manifest_link(name, reference).exists() else None
+        try:
+            digest = self._tag_path(name, reference).read_text().strip()
+        except FileNotFoundError:
+            return None
+        return digest if self._manifest_link(name, digest).exists() else None
+
+    def _check_preconditions(self, name: str, reference: str, if_match: str | None,
+                             if_none_match: str | None) -> None:
+        """RFC 9110 §13.1.1/§13.1.2 (strong comparison, as for a PUT): a failed one is a 412."""
+        current = self._current_digest(name, reference)
+        if if_match is not None:
+            wanted = _etags(if_match)
+            if current is None or ("*" not in wanted and current not in wanted):
+                raise errors.precondition_failed(reference)
+        if if_none_match is not None and current is not None:
+            wanted = _etags(if_none_match)
+            if "*" in wanted or current in wanted:
+                raise errors.precondition_failed(reference)
 
     def delete_manifest(self, name: str, reference: str) -> None:
         """Delete a tag (reference is a tag) or a manifest with its tags and referrer entry (a digest)."""
@@ -416,3 +447,15 @@ class Storage:
             if artifact_type is None or desc.get("artifactType") == artifact_type:
                 found.append(desc)
         return found
+
+
+def _etags(header: str) -> set[str]:
+    """The entity tags of an ``If-Match``/``If-None-Match`` value: ``*`` or digests (quotes and ``W/`` dropped)."""
+    tags = set()
+    for item in header.split(",")[:100]:
+        tag = item.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        tags.add(tag.strip('"'))
+    tags.discard("")
+    return tags

@@ -59,6 +59,7 @@ class RegistryClient:
         self._insecure_registries: tuple[str, ...] | None = None
         self._lock = threading.Lock()
         self._referrers_unsupported: set[str] = set()
+        self._conditional_puts: dict[str, bool] = {}
 
     @property
     def request_count(self) -> int:
@@ -96,6 +97,16 @@ class RegistryClient:
     def mark_referrers_unsupported(self, registry: str) -> None:
         with self._lock:
             self._referrers_unsupported.add(registry)
+
+    # Whether a registry honours If-Match/If-None-Match on manifest PUTs (None: not known yet); see repository.py.
+    def conditional_puts(self, registry: str) -> bool | None:
+        with self._lock:
+            return self._conditional_puts.get(registry)
+
+    def learn_conditional_puts(self, registry: str, honoured: bool) -> None:
+        with self._lock:
+            if not self._conditional_puts.get(registry):  # a 412 once seen is proof; never unlearn it
+                self._conditional_puts[registry] = honoured
 
     def send(
         self,

@@ -420,8 +420,16 @@ class RegistryRepository:
         return self._add_to_tag_index(subject.digest, entry)
 
     def _add_to_tag_index(self, subject_digest: str, entry: Descriptor) -> list[str]:
-        """REF-05 with a re-check: after our PUT, wait a little and re-read; if a concurrent signer overwrote our
-        entry, merge again. ``If-Match``/``If-None-Match`` are sent so registries that honour them make it atomic."""
+        """REF-05 as a read-modify-write that never loses a concurrent signer's entry.
+
+        Each PUT of the index carries ``If-Match: "<digest read>"`` (or ``If-None-Match: *`` when there was none).
+        A registry that honours these makes the update atomic: a 412 means someone else wrote first, so re-read and
+        merge again, and a 201 means our merge is what is stored -- no waiting. Whether it honours them is learnt
+        from the first PUT, sent with a condition that cannot hold (``If-Match`` of a digest nothing has): 412 =
+        honoured, nothing written; 201 = ignored (distribution 2.x), the merged index was written as the plain PUT
+        would have. Where conditions are ignored, we wait about one read-modify-write after our PUT and re-read; if
+        a concurrent signer replaced the index without our entry, merge again.
+        """
         tag = referrers_tag(subject_digest)
         warnings: list[str] = []
         settle = 0.05
@@ -439,27 +447,35 @@ class RegistryRepository:
             if entry.digest not in digests:
                 merged.append(entry)
             body = _marshal_index(merged)
-            condition = {"If-Match": f'"{old_desc.digest}"'} if old_desc else {"If-None-Match": "*"}
-            try:
-                self.push_manifest(tag, mediatypes.OCI_IMAGE_INDEX, body, extra_headers=condition)
-            except RegistryError as exc:
-                if "status code 412" not in str(exc):
-                    raise
-                time.sleep(random.uniform(0, settle))
-                continue
+            honoured = self.client.conditional_puts(self._registry)
+            written = False
+            if honoured is None:
+                written = self._probe_conditional_put(tag, body)
+                honoured = not written
+                self.client.learn_conditional_puts(self._registry, honoured)
+            if not written:
+                condition = {"If-Match": f'"{old_desc.digest}"'} if old_desc else {"If-None-Match": "*"}
+                try:
+                    self.push_manifest(tag, mediatypes.OCI_IMAGE_INDEX, body, extra_headers=condition)
+                except RegistryError as exc:
+                    if "status code 412" not in str(exc):
+                        raise
+                    self.client.learn_conditional_puts(self._registry, True)
+                    time.sleep(random.uniform(0, settle))
+                    continue
             new_digest = compute_digest(body)
-            # Anyone who read before our PUT and writes after it finishes within about one read-modify-write.
-            elapsed = time.monotonic() - started
-            settle = max(0.05, min(2.0, 3 * elapsed))
-            time.sleep(settle + random.uniform(0, settle))
-            current, now = self._read_tag_index(subject_digest)
-            if entry.digest not in {d.digest for d in now}:
-                continue  # a concurrent signer replaced the index without our entry: merge again
-            if (
-                old_desc is not None
-                and old_desc.digest != new_digest
-                and (current is None or current.digest != old_desc.digest)
-            ):
+            if honoured:
+                current_digest: str | None = new_digest  # the conditional PUT made our merge the index, atomically
+            else:
+                # Anyone who read before our PUT and writes after it finishes within about one read-modify-write.
+                elapsed = time.monotonic() - started
+                settle = max(0.05, min(2.0, 3 * elapsed))
+                time.sleep(settle + random.uniform(0, settle))
+                current, now = self._read_tag_index(subject_digest)
+                if entry.digest not in {d.digest for d in now}:
+                    continue  # a concurrent signer replaced the index without our entry: merge again
+                current_digest = current.digest if current is not None else None
+            if old_desc is not None and old_desc.digest != new_digest and current_digest != old_desc.digest:
                 try:
                     self.delete_manifest(old_desc.digest)
                 except (RegistryError, NotFoundError) as exc:
@@ -469,6 +485,18 @@ class RegistryRepository:
         raise StoreError(
             f"failed to update the referrers index {self.display_name}:{tag}: it kept changing under concurrent writers"
         )
+
+    def _probe_conditional_put(self, tag: str, body: bytes) -> bool:
+        """PUT ``body`` under ``tag`` with an ``If-Match`` no manifest can satisfy; True if it was written (the
+        registry ignores conditions), False on 412 (it honours them; nothing was written)."""
+        impossible = {"If-Match": f'"sha256:{"0" * 64}"'}
+        try:
+            self.push_manifest(tag, mediatypes.OCI_IMAGE_INDEX, body, extra_headers=impossible)
+        except RegistryError as exc:
+            if "status code 412" in str(exc):
+                return False
+            raise
+        return True
 
 
 def _next_link(header: str) -> str | None:
