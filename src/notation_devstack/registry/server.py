@@ -48,6 +48,10 @@ class _HTTPServer(ThreadingHTTPServer):
         self._active_lock = threading.Lock()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # Headers and body go out in separate writes; with Nagle on, the body waits for the client's delayed ACK
+        # (~40 ms per response on Linux). Go's net/http sets TCP_NODELAY on every connection too.
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._active_lock:
             self._active.add(request)
         try:
