@@ -8,7 +8,8 @@ from typing import Any
 
 from notation._internal.cli.main import main
 from notation._internal.oci.descriptor import Descriptor
-from registry_support import IMAGE_MANIFEST, RegistryServer, push_image
+from registry_support import IMAGE_MANIFEST, push_image
+from registry_support.server import RegistryServer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 INDEX = "application/vnd.oci.image.index.v1+json"
