@@ -96,7 +96,7 @@ def command() -> Command:
             Flag(
                 "output",
                 "string",
-                'output format, options: "json", "text" (notation-py: see docs/verify-output.md)',
+                'output format, options: "json", "text" (notation-py: see docs/extensions.md)',
                 short="o",
                 default="text",
             ),

@@ -199,7 +199,7 @@ def command() -> Command:
             Flag(
                 "output",
                 "string",
-                'output format, options: "json", "text" (notation-py: JSON report, see docs/verify-output.md)',
+                'output format, options: "json", "text" (notation-py: JSON report, see docs/extensions.md)',
                 short="o",
                 default="text",
             ),
