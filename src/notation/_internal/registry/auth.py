@@ -156,6 +156,7 @@ class Authenticator:
             with self._lock:
                 self._schemes[host] = "basic"
         elif scheme == "bearer" and params.get("realm"):
+            release(response)  # first, so a token endpoint on the same host can reuse this connection
             bearer = _Bearer(params["realm"], params.get("service", ""))
             wanted = merge_scopes([*scopes, params.get("scope", "")])
             authorization = "Bearer " + self._token(host, registry, bearer, wanted, refresh=bool(preset))
@@ -163,7 +164,7 @@ class Authenticator:
                 self._schemes[host] = bearer
         else:
             return response
-        release(response)
+        release(response)  # no-op if already released
         hdrs["Authorization"] = authorization
         return self.transport.request(method, url, headers=hdrs, data=data, allow_redirects=allow_redirects)
 
