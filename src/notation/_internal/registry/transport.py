@@ -56,7 +56,8 @@ _CONTEXTS: dict[tuple[str, ...], ssl.SSLContext] = {}
 def _ssl_context() -> ssl.SSLContext:
     """System roots (OpenSSL default paths honour ``SSL_CERT_FILE``/``SSL_CERT_DIR``) plus the requests bundle.
 
-    Loading the system bundle costs ~0.1 s, so one context is kept per distinct CA environment.
+    Loading a bundle costs ~40 ms, so one context is kept per distinct CA environment, and a file is loaded once
+    even when several variables name it (CI images often point all of them at the system bundle).
     """
     key = tuple(
         os.environ.get(v, "") for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -65,10 +66,13 @@ def _ssl_context() -> ssl.SSLContext:
     if cached is not None:
         return cached
     ctx = ssl.create_default_context()
+    defaults = ssl.get_default_verify_paths()  # what create_default_context loaded (SSL_CERT_FILE/_DIR applied)
+    loaded = {os.path.realpath(p) for p in (defaults.cafile, defaults.capath) if p}
     for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         path = os.environ.get(var)
-        if not path:
+        if not path or os.path.realpath(path) in loaded:
             continue
+        loaded.add(os.path.realpath(path))
         try:
             if os.path.isdir(path):
                 ctx.load_verify_locations(capath=path)
