@@ -452,3 +452,32 @@ def test_the_registries_really_differ(world: dict[str, Any], target: Target) -> 
         response.close()
     finally:
         client.close()
+
+
+def test_force_referrers_tag_false_uses_the_referrers_api_where_there_is_one(
+    world: dict[str, Any], target: Target
+) -> None:
+    """CLI ``--force-referrers-tag=false`` (REF-07): ours indexes the signature itself (``OCI-Subject``), so no
+    ``sha256-<hex>`` tag index is written; distribution 2.8 does not, so the client falls back to the tag schema."""
+    from notation._internal.registry.repository import referrers_tag
+    from notation.errors import NotFoundError
+
+    desc = push_image(world, target, "e2e/api")
+    ref = f"{target.host}/e2e/api@{desc.digest}"
+    creds = ("-u", USER, "-p", PASSWORD)
+    assert notation(world["env"], "sign", *creds, "--force-referrers-tag=false", ref) == (
+        0, f"Successfully signed {ref}\n", "")
+    code, out, err = notation(world["env"], "ls", *creds, ref)
+    assert (code, err) == (0, "") and len(listed(out, ref)) == 1
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", str(world["tls"].ca_cert))
+        client = RegistryClient(username=USER, password=PASSWORD)
+    try:
+        store = client.repository(parse_reference(f"{target.host}/e2e/api:v1"))
+        if target.referrers:
+            with pytest.raises(NotFoundError):
+                store.resolve(referrers_tag(desc.digest))
+        else:
+            assert store.resolve(referrers_tag(desc.digest)).media_type == mediatypes.OCI_IMAGE_INDEX
+    finally:
+        client.close()
