@@ -164,7 +164,7 @@ def _signed_attributes(protected: dict[Any, Any]) -> tuple[SignatureAlgorithm, S
 
 def _certificate_chain(unprotected: dict[Any, Any]) -> list[x509.Certificate]:
     """COSE-07: an array of bstr in the unprotected bucket."""
-    from cryptography import x509 as cx509
+    from notation._internal.x509.keys import parse_der_certificate
 
     certs = unprotected.get(LABEL_X5CHAIN)
     if not isinstance(certs, list) or not certs or not all(isinstance(c, bytes) for c in certs):
@@ -172,7 +172,7 @@ def _certificate_chain(unprotected: dict[Any, Any]) -> list[x509.Certificate]:
     chain = []
     for index, raw in enumerate(certs):
         try:
-            chain.append(cx509.load_der_x509_certificate(raw))
+            chain.append(parse_der_certificate(raw))
         except ValueError as exc:
             raise _fail(
                 "malformed leaf certificate" if index == 0 else f"malformed certificate in chain: {exc}"

@@ -101,7 +101,7 @@ def _check_scheme_and_crit(header: dict[str, Any], crit: list[str], extended: di
 
 def decode(data: bytes) -> DecodedEnvelope:
     """Parse a JWS envelope strictly (no signature check); raises EnvelopeError with a one-line reason."""
-    from cryptography import x509 as cx509
+    from notation._internal.x509.keys import parse_der_certificate
 
     try:
         doc = strict_loads(data)
@@ -176,7 +176,7 @@ def decode(data: bytes) -> DecodedEnvelope:
         try:
             if not isinstance(entry, str):
                 raise ValueError("x5c entry is not a string")
-            chain.append(cx509.load_der_x509_certificate(b64std_decode(entry)))
+            chain.append(parse_der_certificate(b64std_decode(entry)))
         except ValueError as exc:
             raise _fail(
                 "malformed leaf certificate" if index == 0 else f"malformed certificate in chain: {exc}"

@@ -200,7 +200,7 @@ class OCILayout:
             raise LayoutError(f"invalid {where}: {exc}") from None
         try:
             doc = json.loads(data)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise LayoutError(f"invalid {where}: {OCI_LAYOUT_FILE} is not valid JSON") from None
         version = doc.get("imageLayoutVersion") if isinstance(doc, dict) else None
         if version != IMAGE_LAYOUT_VERSION:
@@ -219,7 +219,7 @@ class OCILayout:
             raise LayoutError(f"invalid OCI image layout {self._display_name}: {exc}") from None
         try:
             doc = json.loads(data)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise LayoutError(f"invalid {where}: not valid JSON ({exc})") from None
         return doc, _validate_index(doc, where)
 
@@ -276,7 +276,7 @@ class OCILayout:
                 continue
             try:
                 doc = json.loads(data)
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 raise LayoutError(f"invalid image index {index_desc.digest}: not valid JSON") from None
             for _, child in _validate_index(doc, f"image index {index_desc.digest}"):
                 if child.digest == digest:
@@ -298,7 +298,7 @@ class OCILayout:
         desc.check(data)
         try:
             media_type = _manifest_media_type(json.loads(data))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             media_type = None
         if media_type is None:
             raise NotFoundError(f"{self._display_name}@{digest}: not found (not a manifest)")
@@ -360,7 +360,7 @@ class OCILayout:
         """The REF-04 descriptor of ``data`` if it is a notary signature of ``subject``, else None."""
         try:
             doc = json.loads(data)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise LayoutError(f"invalid manifest {desc.digest}: not valid JSON") from None
         if not isinstance(doc, dict):
             raise LayoutError(f"invalid manifest {desc.digest}: not a JSON object")

@@ -176,6 +176,8 @@ def parse_signature_manifest(data: bytes, descriptor: Descriptor) -> SignatureMa
         doc = json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"invalid signature manifest {descriptor.digest}: not valid JSON ({exc})") from None
+    except RecursionError:  # hostile nesting must be a typed error, not a crash
+        raise StoreError(f"invalid signature manifest {descriptor.digest}: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise StoreError(f"invalid signature manifest {descriptor.digest}: not a JSON object")
     media_type = _optional_str(doc, "mediaType")

@@ -520,6 +520,8 @@ def _decode(data: bytes) -> TrustPolicyDocument:
         raise TrustPolicyParseError(f"invalid character {text[exc.pos]!r} ({exc.msg.lower()})") from None
     except ValueError as exc:
         raise TrustPolicyParseError(str(exc)) from None
+    except RecursionError:  # hostile nesting is a parse error (Go: "exceeded max depth"), never a crash
+        raise TrustPolicyParseError("exceeded max depth") from None
     if root is None:
         return TrustPolicyDocument(version="", statements=())
     if not isinstance(root, _PairList):

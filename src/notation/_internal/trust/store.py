@@ -118,10 +118,10 @@ def parse_certificate_data(data: bytes) -> list[x509.Certificate]:
 
 
 def _load_der(der: bytes) -> x509.Certificate:
-    from cryptography import x509 as cx509
+    from notation._internal.x509.keys import parse_der_certificate
 
     try:
-        return cx509.load_der_x509_certificate(der)
+        return parse_der_certificate(der)
     except ValueError:
         raise CertificateFileError("x509: malformed certificate") from None
 

@@ -30,15 +30,46 @@ def _read_bounded(path: str | Path, what: str, error: type[Exception]) -> bytes:
     return data
 
 
+def check_parsed(cert: x509.Certificate) -> x509.Certificate:
+    """Parse now what cryptography parses lazily (names, extensions), raising ValueError if it is malformed.
+
+    Go's ``x509.ParseCertificate`` rejects a certificate whose names or extensions do not decode; cryptography
+    loads it and raises ValueError/TypeError later, from whichever property touches the bad part first, which
+    would surface as a crash far from the input. Every certificate read from untrusted bytes goes through here.
+    """
+    try:
+        for name in (cert.subject, cert.issuer):
+            for attribute in name:
+                _ = attribute.value
+        for extension in cert.extensions:
+            _ = extension.value
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"malformed certificate: {exc}") from exc
+    return cert
+
+
+def parse_der_certificate(der: bytes) -> x509.Certificate:
+    """One DER certificate, fully parsed (see :func:`check_parsed`); ValueError if malformed."""
+    from cryptography import x509 as cx509
+
+    try:
+        cert = cx509.load_der_x509_certificate(der)
+    except cx509.InvalidVersion as exc:  # not a ValueError
+        raise ValueError(str(exc)) from exc
+    return check_parsed(cert)
+
+
 def load_certificates(data: bytes) -> list[x509.Certificate]:
     """Every certificate in ``data``: all PEM ``CERTIFICATE`` blocks in order, or a single DER certificate."""
     from cryptography import x509 as cx509
 
     try:
         if b"-----BEGIN" in data:
-            certs = cx509.load_pem_x509_certificates(data)
+            certs = [check_parsed(c) for c in cx509.load_pem_x509_certificates(data)]
         else:
-            certs = [cx509.load_der_x509_certificate(data)]
+            certs = [parse_der_certificate(data)]
+    except cx509.InvalidVersion as exc:
+        raise CertificateError(f"failed to parse certificate: {exc}") from exc
     except ValueError as exc:
         raise CertificateError(f"failed to parse certificate: {exc}") from exc
     if not certs:

@@ -1,0 +1,238 @@
+"""Seed corpora for the fuzz targets: real signatures, manifests, policies, DNs, references and certificates.
+
+A fuzzer that starts from valid input reaches the deep parser states (a protected header that decodes, a chain
+that parses) that random bytes never do. Seeds come from two places: the Go-made interop layouts in
+``/work/shared/interop/v1`` (or ``$NOTATION_INTEROP_DIR``) when present, and signatures made here with fresh keys
+through the same code path ``notation sign`` uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_INTEROP_DEFAULT = Path("/work/shared/interop/v1")
+
+
+def interop_dir() -> Path | None:
+    root = Path(os.environ.get("NOTATION_INTEROP_DIR", _INTEROP_DEFAULT))
+    return root if (root / "cases.json").is_file() else None
+
+
+@dataclass(frozen=True)
+class InteropSignature:
+    case: str
+    expect: str
+    envelope_media_type: str
+    envelope: bytes
+    manifest: bytes
+    manifest_media_type: str
+    subject_digest: str
+
+
+def interop_signatures() -> list[InteropSignature]:
+    """Every Go-made signature in the interop layouts (empty when the vectors are absent)."""
+    return list(_interop_signatures())
+
+
+@functools.lru_cache(maxsize=1)
+def _interop_signatures() -> tuple[InteropSignature, ...]:
+    root = interop_dir()
+    if root is None:
+        return ()
+    cases = json.loads((root / "cases.json").read_text())["cases"]
+    out: list[InteropSignature] = []
+    for case in cases:
+        layout = root / case["layout"]
+        index = json.loads((layout / "index.json").read_text())
+        for entry in index["manifests"]:
+            blob = layout / "blobs" / "sha256" / entry["digest"].split(":", 1)[1]
+            manifest = json.loads(blob.read_bytes())
+            layers = manifest.get("layers") or manifest.get("blobs") or []
+            if manifest.get("config", {}).get("mediaType") != "application/vnd.cncf.notary.signature" or not layers:
+                continue
+            layer = layers[0]
+            envelope = (layout / "blobs" / "sha256" / layer["digest"].split(":", 1)[1]).read_bytes()
+            out.append(
+                InteropSignature(
+                    case=case["name"],
+                    expect=case["expect"],
+                    envelope_media_type=layer["mediaType"],
+                    envelope=envelope,
+                    manifest=blob.read_bytes(),
+                    manifest_media_type=entry["mediaType"],
+                    subject_digest=manifest["subject"]["digest"],
+                )
+            )
+    return tuple(out)
+
+
+def _self_signed(kind: str) -> tuple[object, object]:
+    """A `notation cert generate-test`-like certificate: self-signed, digitalSignature, codeSigning."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else rsa.generate_private_key(65537, 2048)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "WA"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Notary"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"fuzz seed {kind}"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+@functools.lru_cache(maxsize=1)
+def generated_signatures() -> tuple[tuple[str, bytes], ...]:
+    """(envelope media type, envelope) made here: EC P-256 and RSA-2048, JWS and COSE, with an expiry."""
+    from notation._internal.envelope.codec import sign_envelope
+    from notation._internal.envelope.local_signer import LocalSigner
+    from notation._internal.envelope.model import SignRequest
+    from notation._internal.envelope.payload import build_payload
+    from notation._internal.oci.descriptor import Descriptor
+    from notation._internal.oci.mediatypes import COSE_ENVELOPE, JWS_ENVELOPE, NOTARY_PAYLOAD
+
+    target = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "c" * 64, 528, {"k": "v"})
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    out = []
+    for kind in ("ec", "rsa"):
+        key, cert = _self_signed(kind)
+        signer = LocalSigner(key, [cert])  # type: ignore[arg-type]
+        for media_type in (JWS_ENVELOPE, COSE_ENVELOPE):
+            request = SignRequest(
+                payload=build_payload(target, media_type),
+                payload_content_type=NOTARY_PAYLOAD,
+                signing_time=now,
+                expiry=now + dt.timedelta(days=7),
+                signing_agent="notation-py/fuzz",
+            )
+            out.append((media_type, sign_envelope(media_type, request, signer)))
+    return tuple(out)
+
+
+def _certificates() -> list[bytes]:
+    from cryptography.hazmat.primitives import serialization
+
+    out = []
+    for kind in ("ec", "rsa"):
+        _, cert = _self_signed(kind)
+        out.append(cert.public_bytes(serialization.Encoding.PEM))  # type: ignore[attr-defined]
+        out.append(cert.public_bytes(serialization.Encoding.DER))  # type: ignore[attr-defined]
+    root = interop_dir()
+    if root is not None:
+        out.extend(p.read_bytes() for p in sorted((root / "truststore").rglob("*.pem")))
+    return out
+
+
+_POLICY = {
+    "version": "1.0",
+    "trustPolicies": [
+        {
+            "name": "wabbit-networks-images",
+            "registryScopes": ["registry.example/app", "local/interop"],
+            "signatureVerification": {"level": "strict", "override": {"revocation": "log"}},
+            "trustStores": ["ca:acme-rockets", "tsa:acme-tsa"],
+            "trustedIdentities": ["x509.subject: C=US, ST=WA, L=Seattle, O=Notary, CN=leaf"],
+        },
+        {
+            "name": "global",
+            "registryScopes": ["*"],
+            "signatureVerification": {"level": "audit", "verifyTimestamp": "afterCertExpiry"},
+            "trustStores": ["signingAuthority:acme"],
+            "trustedIdentities": ["*"],
+        },
+    ],
+}
+
+_DNS = [
+    "C=US, ST=WA, L=Seattle, O=Notary, CN=leaf",
+    "CN=a\\,b+OU=x,O=Org,ST=S,C=US",
+    'C=US,S=WA,O="quoted, value",CN=\\23hash',
+    "C=US, ST=WA, O=Notary, CN=#0403616263",
+    "O=Notary,ST=WA,C=US,1.2.3.4=#0c0161",
+]
+
+_REFERENCES = [
+    "registry.example/app:v1",
+    "localhost:5000/a/b@sha256:" + "a" * 64,
+    "[::1]:5000/x/y:tag",
+    "docker.io/library/alpine",
+    "registry.example/app:v1@sha512:" + "b" * 128,
+    "./layout:v1",
+    "C:\\layouts\\app@sha256:" + "d" * 64,
+    "/srv/oci@sha256:" + "e" * 64,
+]
+
+
+def seeds(target: str) -> list[bytes]:
+    """The seed inputs for ``target`` (a name in ``fuzz.targets.TARGETS``)."""
+    from notation._internal.oci.mediatypes import COSE_ENVELOPE, JWS_ENVELOPE
+
+    envelopes = [(s.envelope_media_type, s.envelope) for s in interop_signatures()] + list(generated_signatures())
+    if target in ("jws", "cose"):
+        wanted = JWS_ENVELOPE if target == "jws" else COSE_ENVELOPE
+        return [data for media_type, data in envelopes if media_type == wanted]
+    if target == "cbor":
+        return [data for media_type, data in envelopes if media_type == COSE_ENVELOPE]
+    if target == "payload":
+        from notation._internal.envelope.codec import parse_envelope
+
+        return [parse_envelope(media_type, data).payload for media_type, data in envelopes]
+    if target == "signature_manifest":
+        return [b"\x00" + s.manifest for s in interop_signatures()] + [b"\x00" + _generated_manifest()]
+    if target == "trust_policy":
+        out = [json.dumps(_POLICY).encode()]
+        root = interop_dir()
+        if root is not None:
+            out.extend(p.read_bytes() for p in sorted((root / "policies").glob("*.json")))
+        return out
+    if target == "dn":
+        return [dn.encode() for dn in _DNS]
+    if target in ("reference", "layout_reference"):
+        return [ref.encode() for ref in _REFERENCES]
+    if target in ("trust_store_cert", "signing_chain"):
+        return _certificates()
+    raise KeyError(target)
+
+
+def _generated_manifest() -> bytes:
+    from notation._internal.oci.descriptor import Descriptor
+    from notation._internal.oci.mediatypes import JWS_ENVELOPE
+    from notation._internal.oci.signature_manifest import build_signature_manifest
+
+    subject = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "c" * 64, 528)
+    envelope = Descriptor(JWS_ENVELOPE, "sha256:" + "f" * 64, 2048)
+    data, _ = build_signature_manifest(
+        subject, envelope, signing_time=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), thumbprints=["0" * 64]
+    )
+    return data
+
+
+def write_corpus(target: str, directory: Path) -> int:
+    """Write the seeds of ``target`` into ``directory`` (one file each, for atheris/libFuzzer); return the count."""
+    directory.mkdir(parents=True, exist_ok=True)
+    items = seeds(target)
+    for i, data in enumerate(items):
+        (directory / f"seed-{i:03d}").write_bytes(data)
+    return len(items)
