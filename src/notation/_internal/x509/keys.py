@@ -43,7 +43,7 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
                 _ = attribute.value
         for extension in cert.extensions:
             _ = extension.value
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # ValueError, TypeError, DuplicateExtension, UnsupportedGeneralNameType...: all malformed
         raise ValueError(f"malformed certificate: {exc}") from exc
     return cert
 
@@ -54,8 +54,8 @@ def parse_der_certificate(der: bytes) -> x509.Certificate:
 
     try:
         cert = cx509.load_der_x509_certificate(der)
-    except cx509.InvalidVersion as exc:  # not a ValueError
-        raise ValueError(str(exc)) from exc
+    except (ValueError, cx509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
+        raise ValueError(f"malformed certificate: {exc}") from exc
     return check_parsed(cert)
 
 
