@@ -9,7 +9,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_notation_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_notation_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Never read or write the real ~/.config/notation: NOTATION_CONFIG/CACHE point into a temp dir."""
     base = tmp_path_factory.mktemp("notation-home")
     monkeypatch.setenv("NOTATION_CONFIG", str(base / "config"))

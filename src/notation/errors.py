@@ -27,7 +27,7 @@ class CertificateError(NotationError):
     """A certificate or key that cannot be read or breaks the Notary Project certificate rules."""
 
 
-class KeyError_(NotationError):  # noqa: N801 - avoid shadowing the builtin KeyError
+class KeyError_(NotationError):  # the underscore avoids shadowing the builtin KeyError
     """A signing key that cannot be found or loaded."""
 
 

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-class ValidationType(str, enum.Enum):
+class ValidationType(enum.StrEnum):
     """The validation types of a trust policy's verification level (trust.md §3)."""
 
     INTEGRITY = "integrity"
@@ -29,7 +29,7 @@ class ValidationType(str, enum.Enum):
     REVOCATION = "revocation"
 
 
-class ValidationAction(str, enum.Enum):
+class ValidationAction(enum.StrEnum):
     """What a failed validation does: reject the signature, log a warning, or not run at all."""
 
     ENFORCE = "enforce"
