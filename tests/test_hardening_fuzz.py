@@ -25,7 +25,7 @@ from fuzz import seeds as fuzz_seeds
 from fuzz.targets import TARGETS
 
 LONG = os.environ.get("NOTATION_HARDENING_LONG") == "1"
-EXAMPLES = 3000 if LONG else 250
+EXAMPLES = 3000 if LONG else 150
 
 _SETTINGS = settings(
     max_examples=EXAMPLES,
