@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
 API_VERSION = "registry/2.0"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 _CHUNK = 64 * 1024
+_DRAIN_LIMIT = 256 * 1024  # an unread request body up to this size is read and dropped: the connection stays usable
+_DRAIN_TIMEOUT = 5.0
+_LINGER_IDLE = 1.0  # lingering close: stop once the client has been silent this long ...
+_LINGER_TOTAL = 10.0  # ... or after this long in all ...
+_LINGER_BYTES = 256 * 1024 * 1024  # ... or after discarding this much
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
 _BYTE_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _HOST_RE = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
@@ -87,10 +94,64 @@ class RegistryHandler(BaseHTTPRequestHandler):
         if self.server.debug:
             sys.stderr.write(f"registry: {self.address_string()} {format % args}\n")
 
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if getattr(self, "_linger", False):
+                self._lingering_close()
+
+    def _discard_body(self) -> None:
+        """Before answering a request whose body we never read (a 401, a 404, a refused push): drop the body.
+
+        Clients such as ``requests`` send the whole body before they read the answer. Closing a socket with unread
+        data in its receive buffer makes the kernel send a RST, and the RST can destroy our answer in flight (the
+        client then fails with ``IncompleteRead`` or a reset instead of seeing the 401). A small body is read and
+        dropped, so the connection stays usable; a larger or partly read one is left to a lingering close.
+        """
+        if not self._body_started:
+            self.connection.settimeout(min(self.server.request_timeout, _DRAIN_TIMEOUT))
+            try:
+                for _ in self._body(_DRAIN_LIMIT):
+                    pass
+            except (errors.DistributionError, ConnectionError, TimeoutError, OSError):
+                pass
+            finally:
+                self.connection.settimeout(self.server.request_timeout)
+        if not self._body_done:
+            self.close_connection = True
+            self._linger = True
+
+    def _lingering_close(self) -> None:
+        """Half-close and read (and drop) what the client still sends, so our answer reaches it before any RST.
+
+        Bounded in time and bytes, as Apache and Go's net/http do; for TLS the rest of the stream is dropped as
+        raw records (``shutdown`` detaches the TLS layer), which is fine as nothing more will be answered.
+        """
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        deadline = time.monotonic() + _LINGER_TOTAL
+        dropped = 0
+        while dropped < _LINGER_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                sock.settimeout(min(left, _LINGER_IDLE))
+                data = sock.recv(_CHUNK)
+            except OSError:  # includes timeouts and resets
+                break
+            if not data:
+                break
+            dropped += len(data)
+
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
               content_type: str | None = "application/json", length: int | None = None) -> None:
         if not self._body_done:
-            self.close_connection = True
+            self._discard_body()
         self.send_response(status)
         self.send_header("Docker-Distribution-API-Version", API_VERSION)
         if content_type and (body or length):
@@ -116,6 +177,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
 
     def _body(self, limit: int) -> Iterator[bytes]:
         """The request body in chunks (Content-Length or chunked transfer coding), never more than ``limit``."""
+        self._body_started = True
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             yield from self._chunked(limit)
         else:
@@ -165,6 +227,8 @@ class RegistryHandler(BaseHTTPRequestHandler):
 
     # ----- dispatch ----------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
+        self._body_started = False
+        self._linger = False
         self._body_done = not (self.headers.get("Content-Length", "0").strip() not in ("", "0")
                                or self.headers.get("Transfer-Encoding"))
         try:
