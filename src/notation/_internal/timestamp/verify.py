@@ -8,7 +8,7 @@ returning Go's messages, so the trust evaluation wires it in one call.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,21 +60,31 @@ def parse_timestamp(token: bytes) -> tuple[dt.datetime, dt.datetime, list[x509.C
     return parsed.lower, parsed.upper, list(parsed.certificates)
 
 
+TSARoots = Sequence["x509.Certificate"] | Callable[[], Sequence["x509.Certificate"]]
+"""The TSA trust anchors, or a loader for them (called only once the token parsed, Go's order; it raises
+TimestampError with the full message, e.g. ``failed to load tsa trust store with error: …``)."""
+
+
 def verify_timestamp(
-    token: bytes, signature: bytes, tsa_roots: Sequence[x509.Certificate], *, now: dt.datetime | None = None
+    token: bytes, signature: bytes, tsa_roots: TSARoots, *, now: dt.datetime | None = None
 ) -> TimestampResult:
-    """TSV-21..26: parse, check the imprint over ``signature`` (the primitive signature bytes), verify the CMS
-    signature and ESS binding, build the TSA chain to one of ``tsa_roots`` valid at genTime, apply CERT-18.
+    """TSV-21..26: parse, check the imprint over ``signature`` (the primitive signature bytes), load the TSA
+    anchors, verify the CMS signature and ESS binding, build the TSA chain to one of them valid at genTime, apply
+    CERT-18 — in notation-go's order, so a token with several problems reports the same one Go does.
 
     ``now`` is accepted for symmetry with the other checks; RFC 3161 judges the TSA chain at genTime, not now.
     """
     del now
-    if not tsa_roots:
-        raise TimestampError("no trusted TSA certificate found in trust store")
     try:
         parsed = parse_token(token)
         check_imprint(parsed, signature)
-        chain = verify_token(parsed, tsa_roots)
+    except TokenError as exc:
+        raise _error(exc) from exc
+    roots = tsa_roots() if callable(tsa_roots) else tsa_roots
+    if not roots:
+        raise TimestampError("no trusted TSA certificate found in trust store")
+    try:
+        chain = verify_token(parsed, roots)
         check_bounded(parsed, chain[0])
     except TokenError as exc:
         raise _error(exc) from exc
@@ -102,7 +112,7 @@ def verify_authentic_timestamp(
     token: bytes | None,
     signature: bytes,
     signing_chain: Sequence[x509.Certificate],
-    tsa_roots: Sequence[x509.Certificate],
+    tsa_roots: TSARoots,
     *,
     now: dt.datetime,
     check_revocation: bool = True,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.oci.store import ArtifactStore
-from notation.errors import NotationError, TrustStoreError, VerificationError
+from notation.errors import NotationError, TimestampError, TrustStoreError, VerificationError
 from notation.models import (
     SignatureVerification,
     ValidationAction,
@@ -317,15 +317,22 @@ def _verify_timestamp(info: SignerInfo, statement: Any, trust_store: Any, now: d
     """TSV-20..28: the RFC 3161 countersignature against the policy's `tsa` stores."""
     from notation._internal.timestamp import verify_authentic_timestamp
 
+    def tsa_roots() -> list[Any]:
+        """TSV-24, loaded after the token parsed (Go's order); Go wraps the store's own text (not the CLI hint)."""
+        try:
+            return [
+                cert
+                for kind, name in statement.trust_stores
+                if kind == "tsa"
+                for cert in trust_store.certificates("tsa", name)
+            ]
+        except NotationError as exc:
+            detail = getattr(exc, "detail", None) or str(exc)
+            raise TimestampError(f"failed to load tsa trust store with error: {detail}") from exc
+
     try:
-        roots = [
-            cert
-            for kind, name in statement.trust_stores
-            if kind == "tsa"
-            for cert in trust_store.certificates("tsa", name)
-        ]
         verify_authentic_timestamp(
-            info.unsigned.timestamp_signature, info.signature, list(info.certificate_chain), roots, now=now
+            info.unsigned.timestamp_signature, info.signature, list(info.certificate_chain), tsa_roots, now=now
         )
     except NotationError as exc:
         return str(exc)
