@@ -241,6 +241,8 @@ def test_fuzz_structured(name: str) -> None:
         ("cbor", b"\xbb" + b"\x7f" * 8),
         ("dn", b"C=" + b"\\" * 100_001),
         ("reference", b"a/" * 50_000 + b"b:c"),
+        ("reference", b"registple/p" + b"l" * 60 + b"p\x00\x1em@s`bhbbbbbbbbbb"),  # atheris: exponential regex
+        ("reference", b"r.example/" + b"a" * 5000 + b"!"),
         ("trust_store_cert", b"\x30\x84\xff\xff\xff\xff"),
         ("trust_store_cert", b"-----BEGIN CERTIFICATE-----\n" * 10_000),
     ],

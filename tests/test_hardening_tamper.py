@@ -450,6 +450,36 @@ def test_tamper_interop(
     _run(base, outsiders, record_property)
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_certificate_signature_unused_bits_are_refused(fmt: str) -> None:
+    """Found by the long corpus: changing the unused-bits count of a certificate's signature BIT STRING kept the
+    signature verifying in cryptography (a different DER certificate with the same signature); Go fails it."""
+    from notation._internal.x509.keys import _tlv_end
+
+    for _ in range(40):  # the certificate's signature must end in a zero bit for the forgery to parse
+        base = _generated(fmt, "ec256", "self")
+        der = _der(verify_integrity(base.media_type, base.envelope).certificate_chain[0])
+        if der[-1] & 1 == 0:
+            break
+    body, _ = _tlv_end(der, 0)
+    _, pos = _tlv_end(der, body)
+    _, pos = _tlv_end(der, pos)
+    start, _ = _tlv_end(der, pos)
+    assert der[pos] == 0x03 and der[start] == 0
+    forged = der[:start] + b"\x01" + der[start + 1 :]
+    x509.load_der_x509_certificate(forged)  # cryptography itself accepts it
+    if fmt == "jws":
+        doc = json.loads(base.envelope)
+        doc["header"]["x5c"] = [base64.b64encode(forged).decode()]
+        mutated = json.dumps(doc).encode()
+    else:
+        message = _cbor.loads(base.envelope)
+        message.value[1][33] = [forged]
+        mutated = _cbor_dumps(message)
+    with pytest.raises(NotationError, match="malformed"):
+        verify_integrity(base.media_type, mutated)
+
+
 def test_tamper_summary(record_property: Callable[[str, object], None]) -> None:
     """The corpus figures for the issue's closing note (runs last in file order; skipped when run alone)."""
     if not TOTALS.bases:

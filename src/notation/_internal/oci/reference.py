@@ -14,7 +14,9 @@ from notation.errors import InvalidReferenceError
 
 _EXPECTING = "Expecting <registry>/<repository>:<tag> or <registry>/<repository>@<digest>"
 
-_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*)*$")
+# Go's separator is ``[-]*``; an empty separator only joins two alphanumeric runs, so ``[-]+`` accepts the same
+# names without the ambiguity that makes a backtracking engine exponential on ``a/aaaa...a!`` (found by fuzzing).
+_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*$")
 _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 # What Go's url.ParseRequestURI("dummy://" + registry) accepts as a host that round-trips unchanged.
 _REGISTRY_RE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?$")

@@ -30,6 +30,36 @@ def _read_bounded(path: str | Path, what: str, error: type[Exception]) -> bytes:
     return data
 
 
+def _tlv_end(der: bytes, pos: int) -> tuple[int, int]:
+    """(content start, element end) of the DER element at ``pos``; ValueError if truncated."""
+    if pos + 2 > len(der):
+        raise ValueError("truncated DER")
+    length, pos = der[pos + 1], pos + 2
+    if length & 0x80:
+        n = length & 0x7F
+        if not 0 < n <= 4 or pos + n > len(der):
+            raise ValueError("bad DER length")
+        length, pos = int.from_bytes(der[pos : pos + n], "big"), pos + n
+    if pos + length > len(der):
+        raise ValueError("truncated DER")
+    return pos, pos + length
+
+
+def _check_signature_bit_string(der: bytes) -> None:
+    """The outer signatureValue BIT STRING must have no unused bits.
+
+    cryptography ignores the unused-bits count, so a certificate whose count was changed is a different DER
+    certificate (another thumbprint) with the same verifying signature; Go right-aligns the bits and the signature
+    then fails. Found by the tamper corpus (issue 8).
+    """
+    body, _ = _tlv_end(der, 0)
+    _, pos = _tlv_end(der, body)  # tbsCertificate
+    _, pos = _tlv_end(der, pos)  # signatureAlgorithm
+    start, _ = _tlv_end(der, pos)
+    if der[pos] != 0x03 or start >= len(der) or der[start] != 0:
+        raise ValueError("signature BIT STRING has unused bits")
+
+
 def check_parsed(cert: x509.Certificate) -> x509.Certificate:
     """Parse now what cryptography parses lazily (names, extensions), raising ValueError if it is malformed.
 
@@ -37,7 +67,10 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
     loads it and raises ValueError/TypeError later, from whichever property touches the bad part first, which
     would surface as a crash far from the input. Every certificate read from untrusted bytes goes through here.
     """
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     try:
+        _check_signature_bit_string(cert.public_bytes(Encoding.DER))
         for name in (cert.subject, cert.issuer):
             for attribute in name:
                 _ = attribute.value
