@@ -48,7 +48,8 @@ def check_tsa_url(url: str) -> None:
 
 
 def load_tsa_root(path: str | Path) -> x509.Certificate:
-    """CLI-42: the ``--timestamp-root-cert`` file holds exactly one certificate, and it is a self-signed root."""
+    """CLI-42, as notation's ``NewRootCertPool``: the ``--timestamp-root-cert`` file holds exactly one certificate,
+    and it is a root (Go's ``IsRootCertificate``: ``CheckSignatureFrom`` itself, then raw issuer == raw subject)."""
     from notation._internal.x509.keys import MAX_FILE_SIZE, load_certificates
     from notation.errors import CertificateError
 
@@ -60,48 +61,48 @@ def load_tsa_root(path: str | Path) -> x509.Certificate:
             data = fh.read(MAX_FILE_SIZE + 1)
     except OSError as exc:
         raise TimestampError(f"failed to read tsa root certificate file {p}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_SIZE:
+        raise TimestampError(f"failed to read tsa root certificate file {p}: file too large")
     try:
-        if len(data) > MAX_FILE_SIZE:
-            raise CertificateError("too large")
         certs = load_certificates(data) if data.strip() else []
-    except CertificateError:
-        certs = []
+    except CertificateError as exc:
+        raise TimestampError("x509: malformed certificate") from exc  # Go's x509.ParseCertificate(s) error
     if not certs:
         raise TimestampError(f'cannot find any certificate from "{path}". {_ROOT_HINT}')
     if len(certs) > 1:
         raise TimestampError(f'found more than one certificates from "{path}". {_ROOT_HINT}')
-    if not _is_root(certs[0]):
+    problem = _check_signature_from_itself(certs[0])
+    if problem is not None:
+        raise TimestampError(f"failed to check root certificate with error: {problem}")
+    issuer, subject = raw_names(certs[0])
+    if issuer != subject:
         raise TimestampError(f'certificate from "{path}" is not a root certificate. {_ROOT_HINT}')
     return certs[0]
 
 
-def _is_root(cert: x509.Certificate) -> bool:
-    """Go's isRootCertificate: CheckSignatureFrom(itself) (so a CA that may sign certificates) and raw issuer ==
-    raw subject."""
+def _check_signature_from_itself(cert: x509.Certificate) -> str | None:
+    """Go's ``cert.CheckSignatureFrom(cert)``: the certificate may sign certificates and its signature verifies with
+    its own key; None when it does, else Go's error text (``x509: invalid signature: parent certificate cannot sign
+    this kind of certificate``, ``crypto/rsa: verification error``, ``x509: ECDSA verification failure``, ...)."""
     from cryptography import x509 as cx509
 
-    from notation._internal.revocation._crypto import BadSignature, cert_signed_by
+    from notation._internal.trust.store import _verify_own_signature
 
+    constraint = "x509: invalid signature: parent certificate cannot sign this kind of certificate"
     try:
         bc: cx509.BasicConstraints | None = cert.extensions.get_extension_for_class(cx509.BasicConstraints).value
     except cx509.ExtensionNotFound:
         bc = None
     except ValueError:
-        return False
+        return "x509: malformed certificate"
     if (cert.version is cx509.Version.v3 and bc is None) or (bc is not None and not bc.ca):
-        return False
+        return constraint
     try:
-        ku = cert.extensions.get_extension_for_class(cx509.KeyUsage).value
-        if not ku.key_cert_sign:
-            return False
+        if not cert.extensions.get_extension_for_class(cx509.KeyUsage).value.key_cert_sign:
+            return constraint
     except cx509.ExtensionNotFound:
         pass
-    try:
-        cert_signed_by(cert, cert)
-    except BadSignature:
-        return False
-    issuer, subject = raw_names(cert)
-    return issuer == subject
+    return _verify_own_signature(cert)
 
 
 def request_timestamp(
