@@ -87,7 +87,7 @@ def test_registry_50_clients_push_pull_referrers(registry: RegistryServer, tls: 
     """50 concurrent authenticated HTTPS clients; 0 errors, and every acknowledged push is there afterwards."""
     figures = Figures("registry-load")
     ledger = Ledger()
-    seconds = duration(3.0, 60.0)
+    seconds = duration(2.5, 60.0)
     started = time.monotonic()
     run_clients(CLIENTS, seconds, _worker(registry.url, tls.ca_cert, ledger, figures), figures)
     elapsed = time.monotonic() - started
@@ -146,7 +146,7 @@ def test_registry_kill9_during_writes_loses_nothing_acknowledged(tmp_path: Path,
                        for i, c in enumerate(clients)]
             for thread in threads:
                 thread.start()
-            time.sleep(duration(1.5, 6.0) * random.uniform(0.7, 1.0))
+            time.sleep(duration(1.2, 6.0) * random.uniform(0.7, 1.0))
             killed.set()
             server.kill()
             for thread in threads:

@@ -180,7 +180,7 @@ def test_refusals_under_load(tmp_path: Path, tls: TLSFiles, htpasswd: Path, toke
                         figures.error(f"client {index}: {type(exc).__name__}: {exc}")
             client.close()
 
-        run_clients(CLIENTS, duration(2.0, 30.0), work, figures)
+        run_clients(CLIENTS, duration(1.5, 30.0), work, figures)
         checker = Client(basic.url, (USER, PASSWORD), tls.ca_cert, seed=-1)
         verify_ledger(checker, ledger, figures)
         checker.close()
