@@ -15,7 +15,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,7 +70,28 @@ class CertificateFileError(TrustStoreError):
 # Certificate files (TS-04) and anchor rules (TS-08, TS-09)
 # --------------------------------------------------------------------------------------------------------------------
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([^\r\n-]*)-----[ \t]*\r?\n(.*?)-----END \1-----", re.DOTALL)
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([^\r\n-]*)-----[ \t]*\r?\n")
+
+
+def _pem_blocks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(type, body) of every ``-----BEGIN T-----`` ... ``-----END T-----`` block, in order.
+
+    Linear time: a BEGIN without a matching END is skipped after one lookup per type (a single backreferencing
+    regex rescanned the rest of the file for every BEGIN line, quadratic on a 4 MiB file of them; issue 8 fuzzing).
+    """
+    last_end: dict[bytes, int] = {}
+    pos = 0
+    while (begin := _PEM_BEGIN.search(data, pos)) is not None:
+        block_type = begin.group(1)
+        end_marker = b"-----END " + block_type + b"-----"
+        if block_type not in last_end:
+            last_end[block_type] = data.rfind(end_marker)
+        end = data.find(end_marker, begin.end()) if last_end[block_type] >= begin.end() else -1
+        if end < 0:
+            pos = begin.start() + 1
+            continue
+        yield block_type, data[begin.end() : end]
+        pos = end + len(end_marker)
 
 
 def _der_element_end(data: bytes, pos: int) -> int:
@@ -93,10 +114,10 @@ def parse_certificate_data(data: bytes) -> list[x509.Certificate]:
     """Go ``ReadCertificateFile`` semantics: every PEM block if there is one (each must be a CERTIFICATE), else a
     sequence of concatenated DER certificates. Empty input gives an empty list; junk raises CertificateFileError."""
     blocks = []
-    for match in _PEM_BLOCK.finditer(data):
-        body = b"".join(line for line in match.group(2).split() if b":" not in line)
+    for raw_type, raw_body in _pem_blocks(data):
+        body = b"".join(line for line in raw_body.split() if b":" not in line)
         try:
-            blocks.append((match.group(1).decode("ascii", "replace"), base64.b64decode(body, validate=True)))
+            blocks.append((raw_type.decode("ascii", "replace"), base64.b64decode(body, validate=True)))
         except ValueError:
             continue  # Go's pem.Decode skips a block whose body does not decode
     certs: list[x509.Certificate] = []
