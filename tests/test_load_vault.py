@@ -303,3 +303,23 @@ def test_vault_stalled_handshake_does_not_block_other_clients(vault: VaultServer
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_vault_refused_body_closes_the_connection(vault: VaultServer) -> None:
+    """A chunked body the emulator will not read gets a 411 and a closed connection: the unread bytes are never
+    parsed as a next request (which a pipelined second request would otherwise be smuggled through)."""
+    import socket
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(vault.ca_cert_path))
+    with socket.create_connection(("127.0.0.1", vault.port), timeout=10) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+        smuggled = "GET /_emulator/info HTTP/1.1\r\nHost: x\r\n\r\n"
+        chunk = f"{len(smuggled):x}\r\n{smuggled}\r\n0\r\n\r\n"
+        sock.sendall((f"POST /keys/k/sign?api-version=7.4 HTTP/1.1\r\nHost: 127.0.0.1:{vault.port}\r\n"
+                      f"Transfer-Encoding: chunked\r\n\r\n{chunk}").encode())
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 411") and b"Connection: close" in answer
+    assert answer.count(b"HTTP/1.1") == 1

@@ -159,14 +159,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _read_body(self) -> bytes:
+        # A body we refuse to read leaves the connection mid-request: it must close after the answer, or the
+        # unread bytes would be parsed as the next request.
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            raise ApiError(411, "BadParameter", "Chunked request bodies are not supported.")
+            self.close_connection = True
+            raise ApiError(411, "BadParameter", "Chunked request bodies are not supported.",
+                           headers={"Connection": "close"})
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError as exc:
-            raise bad_parameter("Invalid Content-Length.") from exc
+            self.close_connection = True
+            raise ApiError(400, "BadParameter", "Invalid Content-Length.", headers={"Connection": "close"}) from exc
         if length < 0 or length > MAX_BODY:
-            raise ApiError(413, "BadParameter", f"Request body larger than {MAX_BODY} bytes.")
+            self.close_connection = True
+            raise ApiError(413, "BadParameter", f"Request body larger than {MAX_BODY} bytes.",
+                           headers={"Connection": "close"})
         return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
