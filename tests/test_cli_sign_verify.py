@@ -300,7 +300,10 @@ def test_sign_with_timestamp_then_inspect_and_verify_cli42_cli72(
     code, _, err = run(
         capsys, "sign", "--oci-layout", "--timestamp-url", "ftp://x", "--timestamp-root-cert", str(root_file), ref
     )
-    assert code == 1 and err.endswith('Error: endpoint "ftp://x": scheme must be http or https, but got "ftp"\n')
+    assert code == 1 and err.endswith(
+        'Error: cannot get http timestamper for timestamping: endpoint "ftp://x": '
+        'scheme must be http or https, but got "ftp"\n'
+    )
     code, _, err = run(
         capsys, "sign", "--oci-layout", "--timestamp-url", "http://x", "--timestamp-root-cert", str(two), ref
     )

@@ -720,11 +720,6 @@ def test_timestamp_flag_errors_cli40_cli42(world: World) -> None:
     assert _signature_count(artifact) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CLI bug (cli/sign.py _timestamper): Go wraps URL errors as 'cannot get http timestamper for "
-    "timestamping: …'; reported, the CLI is another helper's file",
-)
 @pytest.mark.parametrize(
     ("url", "error"),
     [

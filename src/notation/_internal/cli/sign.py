@@ -196,8 +196,12 @@ def _envelope_media_type(fmt: str) -> str:
 def _timestamper(url: str, root_cert: str) -> Any:
     """CLI-42 TSA setup: the URL (http/https with a host) and a root file with exactly one self-signed root."""
     from notation._internal.timestamp import check_tsa_url, load_tsa_root, request_timestamp
+    from notation.errors import TimestampError
 
-    check_tsa_url(url)
+    try:
+        check_tsa_url(url)
+    except TimestampError as exc:  # notation 1.3.2 wraps tspclient-go's URL errors like this
+        raise TimestampError(f"cannot get http timestamper for timestamping: {exc}") from exc
     root = load_tsa_root(root_cert)
 
     def timestamper(signature: bytes, algorithm: Any) -> bytes:
