@@ -8,6 +8,7 @@ follow notation-core-go's wording.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -44,16 +45,19 @@ class _LinkError(Exception):
 
 
 def subject_dn(cert: x509.Certificate) -> str:
-    """The subject as Go's pkix.Name.String() prints it (RFC 4514 order and escaping)."""
-    try:
-        from notation._internal.x509.dn import go_name_string
-    except ImportError:  # pragma: no cover - the DN module is optional for the chain rules
-        pass
-    else:
-        return go_name_string(cert.subject)
-    from cryptography.x509.oid import NameOID
+    """The subject as Go's pkix.Name.String() prints it (RFC 4514 order and escaping).
 
-    return cert.subject.rfc4514_string({NameOID.SERIAL_NUMBER: "SERIALNUMBER", NameOID.POSTAL_CODE: "POSTALCODE"})
+    Cached by subject: the chain rules name certificates in their messages, and verifying many signatures of one
+    signer would otherwise render the same names again and again.
+    """
+    return _name_string(cert.subject)
+
+
+@functools.lru_cache(maxsize=512)
+def _name_string(name: x509.Name) -> str:
+    from notation._internal.x509.dn import go_name_string
+
+    return go_name_string(name)
 
 
 def go_time(value: dt.datetime) -> str:
