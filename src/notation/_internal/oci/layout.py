@@ -13,11 +13,11 @@ import io
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from notation._internal.config.fileio import atomic_write
 from notation._internal.oci.descriptor import Descriptor, compute_digest, is_valid_digest
 from notation._internal.oci.mediatypes import (
     ANNOTATION_REF_NAME,
@@ -68,18 +68,8 @@ def parse_layout_reference(ref: str) -> tuple[str, str]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Layout files are world-readable like any OCI layout's; never half-written (temp file + os.replace)."""
+    atomic_write(path, data, mode=0o644, dir_mode=0o755)
 
 
 def _read_bounded(path: Path, limit: int, what: str) -> bytes:
