@@ -133,6 +133,22 @@ def test_azkv_workload_identity(
     assert len(info.certificate_chain) == 1
 
 
+def test_azkv_environment_credential(
+    vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AZKV-05 credential_type=environment: client secret against the emulator's authority host (offline)."""
+    client_id = "66666666-7777-8888-9999-000000000000"
+    vault.set_policy(vault.object_id_for_client(client_id), certificates=["get"], keys=["sign"])
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", vault.authority_host)
+    monkeypatch.setenv("AZURE_TENANT_ID", vault.tenant_id)
+    monkeypatch.setenv("AZURE_CLIENT_ID", client_id)
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-checked-by-the-emulator")
+    info = _sign(
+        env, _key_id(vault, "rsa"), {"credential_type": "environment", "self_signed": "true"}, mediatypes.JWS_ENVELOPE
+    )
+    assert len(info.certificate_chain) == 1
+
+
 def _mi(vault: Any, monkeypatch: pytest.MonkeyPatch, client_id: str, **perms: list[str]) -> None:
     vault.set_policy(vault.managed_identity_object_id(client_id), **perms)
     monkeypatch.setenv("IDENTITY_ENDPOINT", vault.managed_identity_endpoint)

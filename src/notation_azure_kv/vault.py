@@ -58,6 +58,20 @@ def client_options() -> dict[str, Any]:
     return options
 
 
+_PUBLIC_AUTHORITIES = ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn")
+
+
+def _private_authority() -> bool:
+    """True when AZURE_AUTHORITY_HOST names a host other than the Azure public/government/China login hosts."""
+    from urllib.parse import urlparse
+
+    value = os.environ.get("AZURE_AUTHORITY_HOST", "").strip()
+    if not value:
+        return False
+    host = (urlparse(value if "://" in value else f"https://{value}").hostname or "").lower()
+    return host not in _PUBLIC_AUTHORITIES
+
+
 def make_credential(credential_type: str | None) -> Any:
     """AZKV-05: the azure-identity credential for ``credential_type`` (absent: DefaultAzureCredential)."""
     if credential_type is not None and credential_type.lower() not in CREDENTIAL_TYPES:
@@ -68,6 +82,10 @@ def make_credential(credential_type: str | None) -> Any:
     if os.environ.get("SSL_CERT_FILE") and not os.environ.get("REQUESTS_CA_BUNDLE"):
         extra["connection_verify"] = os.environ["SSL_CERT_FILE"]
     kind = (credential_type or "").lower()
+    if kind in ("environment", "workloadid", "") and _private_authority():
+        # MSAL validates unknown authority hosts against the public cloud's discovery endpoint; an authority host
+        # the user set explicitly (sovereign cloud, ADFS, the offline emulator) is taken as given instead.
+        extra["disable_instance_discovery"] = True
     if kind == "environment":
         return identity.EnvironmentCredential(**extra)
     if kind == "workloadid":
