@@ -35,8 +35,8 @@ def library_figures() -> None:
 
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
-    from notation._internal.envelope.codec import sign_envelope, verify_integrity
 
+    from notation._internal.envelope.codec import sign_envelope, verify_integrity
     from notation._internal.envelope.local_signer import LocalSigner
     from notation._internal.envelope.model import SignRequest
     from notation._internal.envelope.payload import build_payload
