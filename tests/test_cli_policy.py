@@ -162,3 +162,28 @@ def test_policy_init_writes_a_valid_strict_policy(capsys: pytest.CaptureFixture[
         "",
         'Error: required flag(s) "trust-store", "trusted-identity" not set\n',
     )
+
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("policy", "import", "--force", "{file}"),
+        ("policy", "init", "--force", "--name", "x", "--trust-store", "ca:x", "--trusted-identity", "*"),
+    ],
+)
+def test_unwritable_config_dir_is_one_line_and_leaves_nothing_cli130(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    blocker = tmp_path / "not-a-dir"  # works as root too, unlike a read-only directory
+    blocker.write_bytes(b"x")
+    monkeypatch.setenv("NOTATION_CONFIG", str(blocker / "notation"))
+    source = _file(tmp_path, json.dumps(POLICY))
+    code, out, err = run(capsys, *(source if a == "{file}" else a for a in argv))
+    target = blocker / "notation" / "trustpolicy.json"
+    assert (code, out) == (1, "")
+    assert err == (
+        "Warning: existing trust policy configuration file will be overwritten\n"
+        f"Error: failed to write trust policy file: open {target}: not a directory\n"
+    )
+    assert blocker.read_bytes() == b"x"

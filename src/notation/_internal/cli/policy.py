@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import confirm
 
@@ -21,9 +23,37 @@ def _os_error(op: str, path: str, exc: OSError) -> str:
     return f"{op} {path}: {reason}"
 
 
-def _import(inv: Invocation) -> None:
+def _write_policy(inv: Invocation, data: bytes) -> Path | None:
+    """Write the OCI trust policy file atomically after Go's overwrite rule; None when the user declined."""
     from notation._internal.config import dirs
     from notation._internal.config.fileio import atomic_write
+    from notation._internal.trust.policy import TrustPolicyDocument
+    from notation.errors import NotationError
+
+    config_dir = dirs.config_dir()
+    if inv.flag_bool("force"):  # Go warns whether or not a file exists
+        inv.warn("existing trust policy configuration file will be overwritten")
+    else:
+        try:
+            TrustPolicyDocument.load(config_dir)
+            exists = True
+        except NotationError:
+            exists = False
+        if exists and not confirm(
+            "The trust policy file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout
+        ):
+            inv.out("Operation cancelled.")
+            return None
+    target = config_dir / dirs.TRUST_POLICY_FILE
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        raise CommandError(f"failed to write trust policy file: {_os_error('open', str(target), exc)}") from None
+    return target
+
+
+def _import(inv: Invocation) -> None:
+    from notation._internal.config import dirs
     from notation._internal.trust.policy import TrustPolicyDocument
     from notation.errors import NotationError, TrustPolicyError
 
@@ -48,24 +78,9 @@ def _import(inv: Invocation) -> None:
     for warning in doc.warnings:
         inv.warn(warning)
     config_dir = dirs.config_dir()
-    if inv.flag_bool("force"):
-        inv.warn("existing trust policy configuration file will be overwritten")
-    else:
-        try:
-            TrustPolicyDocument.load(config_dir)
-            exists = True
-        except NotationError:
-            exists = False
-        if exists and not confirm(
-            "The trust policy file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout
-        ):
-            inv.out("Operation cancelled.")
-            return
-    target = config_dir / dirs.TRUST_POLICY_FILE
-    try:
-        atomic_write(target, data)
-    except OSError as exc:
-        raise CommandError(f"failed to write trust policy file: {_os_error('open', str(target), exc)}") from None
+    target = _write_policy(inv, data)
+    if target is None:
+        return
     inv.out("Trust policy configuration imported successfully.")
     if (config_dir / dirs.TRUST_POLICY_OCI_FILE).exists():  # TP-01: that file wins over the one just written
         inv.warn(f"{config_dir / dirs.TRUST_POLICY_OCI_FILE} exists and takes precedence over {target}")
@@ -73,10 +88,9 @@ def _import(inv: Invocation) -> None:
 
 def _init(inv: Invocation) -> None:
     """notation-py extension (the issue asks for it; Go 2.0 has it for blob policies only): one statement."""
-    from notation._internal.config import dirs
-    from notation._internal.config.fileio import atomic_write, go_json
+    from notation._internal.config.fileio import go_json
     from notation._internal.trust.policy import TrustPolicyDocument
-    from notation.errors import NotationError, TrustPolicyError
+    from notation.errors import TrustPolicyError
 
     scopes = inv.flag_list("registry-scope") or ["*"]
     document = {
@@ -96,23 +110,9 @@ def _init(inv: Invocation) -> None:
         TrustPolicyDocument.parse(data)
     except TrustPolicyError as exc:
         raise CommandError(f"failed to validate trust policy: {exc}") from None
-    config_dir = dirs.config_dir()
-    if inv.flag_bool("force"):
-        inv.warn("existing trust policy configuration file will be overwritten")
-    else:
-        try:
-            TrustPolicyDocument.load(config_dir)
-            exists = True
-        except NotationError:
-            exists = False
-        if exists and not confirm(
-            "The trust policy file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout
-        ):
-            inv.out("Operation cancelled.")
-            return
-    target = config_dir / dirs.TRUST_POLICY_FILE
-    atomic_write(target, data)
-    inv.out(f"Successfully initialized trust policy file to {target.absolute()}.")
+    target = _write_policy(inv, data)
+    if target is not None:
+        inv.out(f"Successfully initialized trust policy file to {target.absolute()}.")
 
 
 def _show(inv: Invocation) -> None:
