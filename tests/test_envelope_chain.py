@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import pytest
 from cryptography import x509
@@ -340,3 +341,26 @@ def test_cert18_timestamping_chain(ca: tuple[pki.Issued, pki.Issued]) -> None:
     # a code-signing leaf is not a TSA leaf, and vice versa
     with pytest.raises(CertificateError, match="extended key usage must not contain TimeStamping eku"):
         validate_signing_chain(_tsa_leaf(inter).chain)
+
+
+def test_long_country_name_parses_quietly_like_go() -> None:
+    """Go accepts a 7-letter C= value; cryptography accepts it with a UserWarning meant for the CLI's stderr."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    from notation._internal.x509.keys import parse_der_certificate
+
+    with warnings.catch_warnings():  # building it warns too
+        warnings.simplefilter("ignore", UserWarning)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "Germany", _validate=False),
+                x509.NameAttribute(NameOID.COMMON_NAME, "long country"),
+            ]
+        )
+    der = pki.self_signed_leaf(subject=subject).cert.public_bytes(Encoding.DER)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        cert = parse_der_certificate(der)
+    assert [str(w.message) for w in seen] == []
+    assert cert.subject.rfc4514_string() == "CN=long country,C=Germany"
