@@ -31,7 +31,9 @@ from notation.errors import PluginError
 
 
 @dataclass(frozen=True)
-class _Completed:
+class PluginOutput:
+    """What one plugin command left behind: its exit status and both output streams (untrusted bytes)."""
+
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -72,7 +74,7 @@ def _write_stdin(pipe: IO[bytes], data: bytes) -> None:
 
 def run_bounded(
     argv: list[str], stdin: bytes, *, limit: int = MAX_OUTPUT_BYTES, timeout: float | None = None
-) -> _Completed:
+) -> PluginOutput:
     """Run ``argv`` with ``stdin``; raise _OutputTooLarge / subprocess.TimeoutExpired / OSError as they happen."""
     proc = subprocess.Popen(
         argv,
@@ -119,7 +121,7 @@ def run_bounded(
             stream.close()
     if over:
         raise _OutputTooLarge(over[0])
-    return _Completed(returncode, b"".join(out), b"".join(err))
+    return PluginOutput(returncode, b"".join(out), b"".join(err))
 
 
 def _go_os_error(exc: OSError) -> str:
@@ -145,8 +147,16 @@ class Plugin:
         without an error object, timed out) or PluginMalformedError (output breaks the contract).
         """
         data = json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode()
+        return parse_output(self.name, command, self.execute(command, data))
+
+    def execute(self, command: str, stdin: bytes) -> PluginOutput:
+        """The one step that starts a process: run ``command`` with ``stdin`` and collect the bounded output.
+
+        Raises PluginExecutableError (could not run, timed out) or PluginMalformedError (output too large); the
+        output itself is judged by :func:`parse_output`.
+        """
         try:
-            done = run_bounded([str(self.path), command], data, timeout=self.timeout)
+            return run_bounded([str(self.path), command], stdin, timeout=self.timeout)
         except _OutputTooLarge as exc:
             raise PluginMalformedError(
                 f"failed to execute the {command} command for plugin {self.name}: "
@@ -163,47 +173,6 @@ class Plugin:
                 f"fork/exec {self.path}: {_go_os_error(exc)}",
                 exc.errno,
             ) from exc
-        if done.returncode != 0:
-            raise self._error_from(command, done)
-        try:
-            response = json.loads(done.stdout)
-        except (ValueError, UnicodeDecodeError):
-            response = None
-        if not isinstance(response, dict):
-            raise PluginMalformedError(
-                f"failed to unmarshal the response of {command} command for plugin {self.name}"
-            )
-        return response
-
-    def _error_from(self, command: str, done: _Completed) -> PluginError:
-        """PLG-21 as Go does it: empty stderr -> process error; otherwise it must be the error object."""
-        rc = done.returncode
-        status = f"exit status {rc}" if rc > 0 else f"signal: {_signal_name(-rc)}"
-        if not done.stderr.strip():
-            return PluginExecutableError(f"failed to execute the {command} command for plugin {self.name}: {status}")
-        try:
-            obj = json.loads(done.stderr)
-        except (ValueError, UnicodeDecodeError):
-            obj = None
-        keys = ("errorCode", "errorMessage", "errorMetadata")
-        valid = (
-            isinstance(obj, dict)
-            and any(k in obj for k in keys)
-            and isinstance(obj.get("errorCode", ""), str)
-            and isinstance(obj.get("errorMessage", ""), str)
-            and isinstance(obj.get("errorMetadata", {}), dict | None)
-        )
-        if not valid:
-            text = done.stderr[:1024].decode("utf-8", "replace").strip().replace("\n", " ")
-            return PluginMalformedError(
-                f"failed to execute the {command} command for plugin {self.name}: the error response isn't "
-                f"compliant with Notation plugin requirement: {text}"
-            )
-        assert isinstance(obj, dict)
-        code = str(obj.get("errorCode") or "ERROR")
-        message = str(obj.get("errorMessage") or code)
-        metadata = {str(k): str(v) for k, v in (obj.get("errorMetadata") or {}).items()}
-        return PluginCommandError(message, code, metadata)
 
     def metadata(self, plugin_config: Mapping[str, str] | None = None) -> PluginMetadata:
         """``get-plugin-metadata``, validated (PLG-30..33) and name-checked (PLG-14). Never cached (PLG-15)."""
@@ -211,6 +180,53 @@ class Plugin:
         if plugin_config:
             request["pluginConfig"] = dict(plugin_config)
         return parse_metadata(self.name, self.run(CMD_GET_METADATA, request))
+
+
+def parse_output(plugin_name: str, command: str, output: PluginOutput) -> dict[str, Any]:
+    """The response object of a finished command, or the typed error it amounts to (PLG-20..22).
+
+    Pure (no process): everything a plugin prints goes through here, so this is what the fuzz target drives.
+    """
+    if output.returncode != 0:
+        raise error_from_output(plugin_name, command, output)
+    try:
+        response = json.loads(output.stdout)
+    except (ValueError, UnicodeDecodeError):
+        response = None
+    if not isinstance(response, dict):
+        raise PluginMalformedError(f"failed to unmarshal the response of {command} command for plugin {plugin_name}")
+    return response
+
+
+def error_from_output(plugin_name: str, command: str, output: PluginOutput) -> PluginError:
+    """PLG-21 as Go does it: empty stderr -> process error; otherwise it must be the error object."""
+    rc = output.returncode
+    status = f"exit status {rc}" if rc > 0 else f"signal: {_signal_name(-rc)}"
+    if not output.stderr.strip():
+        return PluginExecutableError(f"failed to execute the {command} command for plugin {plugin_name}: {status}")
+    try:
+        obj = json.loads(output.stderr)
+    except (ValueError, UnicodeDecodeError):
+        obj = None
+    keys = ("errorCode", "errorMessage", "errorMetadata")
+    valid = (
+        isinstance(obj, dict)
+        and any(k in obj for k in keys)
+        and isinstance(obj.get("errorCode", ""), str)
+        and isinstance(obj.get("errorMessage", ""), str)
+        and isinstance(obj.get("errorMetadata", {}), dict | None)
+    )
+    if not valid:
+        text = output.stderr[:1024].decode("utf-8", "replace").strip().replace("\n", " ")
+        return PluginMalformedError(
+            f"failed to execute the {command} command for plugin {plugin_name}: the error response isn't "
+            f"compliant with Notation plugin requirement: {text}"
+        )
+    assert isinstance(obj, dict)
+    code = str(obj.get("errorCode") or "ERROR")
+    message = str(obj.get("errorMessage") or code)
+    metadata = {str(k): str(v) for k, v in (obj.get("errorMetadata") or {}).items()}
+    return PluginCommandError(message, code, metadata)
 
 
 _GO_SIGNAL_TEXT = {9: "killed", 15: "terminated", 11: "segmentation fault", 6: "aborted", 2: "interrupt"}
