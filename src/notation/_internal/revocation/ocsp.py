@@ -191,14 +191,13 @@ def _hash(algo: str, data: bytes) -> bytes:
 
 def _check_signature(basic: Any, issuer: x509.Certificate, now: dt.datetime) -> None:
     """Signed by the issuer, or by a delegated responder certificate the issuer signed for OCSP signing (REV-12)."""
-    from cryptography import x509 as cx509
-
     from notation._internal.revocation._crypto import BadSignature, cert_signed_by, verify
+    from notation._internal.x509.keys import parse_der_certificate
 
     signer = issuer
     certs = basic["certs"]
     if certs.native:
-        embedded = cx509.load_der_x509_certificate(certs[0].dump())
+        embedded = parse_der_certificate(certs[0].dump())  # malformed: ValueError, a malformed response
         if embedded != issuer:
             try:
                 cert_signed_by(embedded, issuer)

@@ -6,6 +6,7 @@ first, so notation never stores a timestamp that would not verify against the ro
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from pathlib import Path
@@ -139,7 +140,7 @@ def _request(
 ) -> bytes:
     import hashlib
 
-    from asn1crypto import algos, cms, core, tsp
+    from asn1crypto import algos, core, tsp
 
     from notation._internal.revocation import http
 
@@ -182,13 +183,36 @@ def _request(
     if content_type != "application/timestamp-reply":
         raise TimestampError(f'POST "{url}": unexpected response content type: "{resp.content_type}"')
 
+    token = parse_timestamp_response(resp.body)
+    chain = check_response_token(token, algo, imprint, nonce, root)
+    if check_revocation:
+        from notation._internal.revocation import revocation_failure
+
+        failure = revocation_failure(chain, purpose="timestamping", **(revocation_options or {}))
+        if failure:
+            raise TimestampError(failure)
+    return token
+
+
+@functools.cache
+def _timestamp_resp_type() -> Any:
+    from asn1crypto import cms, core, tsp
+
     class _TimeStampResp(core.Sequence):  # type: ignore[misc]
         """asn1crypto's TimeStampResp makes the token mandatory; RFC 3161 omits it on rejection."""
 
         _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
 
+    return _TimeStampResp
+
+
+def parse_timestamp_response(body: bytes) -> bytes:
+    """The DER TimeStampToken of a granted TimeStampResp (RFC 3161 §2.4.2); TimestampError otherwise.
+
+    Pure: the TSA's answer is untrusted input, and this is the part of :func:`request_timestamp` that reads it.
+    """
     try:
-        parsed_resp = _TimeStampResp.load(resp.body, strict=True)
+        parsed_resp = _timestamp_resp_type().load(body, strict=True)
         status = parsed_resp["status"]
         status_name = status["status"].native
     except (ValueError, TypeError, KeyError) as exc:
@@ -204,9 +228,17 @@ def _request(
     if token_info.native is None:
         raise TimestampError("invalid timestamp response: granted without a timestamp token")
     token: bytes = token_info.dump()
+    return token
+
+
+def check_response_token(
+    token: bytes, hash_name: str, imprint: bytes, nonce: int, root: x509.Certificate
+) -> list[x509.Certificate]:
+    """TSA-03: the token answers our request (imprint, nonce), verifies and chains to ``root``, and its time range
+    lies inside the TSA certificate's validity; returns the TSA chain (leaf first). Raises TimestampError."""
     try:
         parsed = parse_token(token)
-        if parsed.hash_name != algo or not hmac.compare_digest(parsed.imprint, imprint):
+        if parsed.hash_name != hash_name or not hmac.compare_digest(parsed.imprint, imprint):
             raise TokenError("timestamp", "mismatched message imprint")
         if parsed.nonce != nonce:
             raise TokenError("timestamp", "mismatched nonce")
@@ -214,10 +246,4 @@ def _request(
         check_bounded(parsed, chain[0])
     except TokenError as exc:
         raise TimestampError(f"invalid timestamp response: {exc}") from exc
-    if check_revocation:
-        from notation._internal.revocation import revocation_failure
-
-        failure = revocation_failure(chain, purpose="timestamping", **(revocation_options or {}))
-        if failure:
-            raise TimestampError(failure)
-    return token
+    return chain

@@ -58,7 +58,8 @@ class ParsedToken:
 def parse_token(token: bytes) -> ParsedToken:
     """TSV-21..23: CMS SignedData with eContentType id-ct-TSTInfo, TSTInfo v1, imprint hash SHA-2, time range."""
     from asn1crypto import cms, tsp
-    from cryptography import x509 as cx509
+
+    from notation._internal.x509.keys import parse_der_certificate
 
     if not token:
         raise TokenError("parse", "empty timestamp token")
@@ -77,7 +78,7 @@ def parse_token(token: bytes) -> ParsedToken:
         for choice in signed["certificates"] or []:
             if choice.name != "certificate":
                 continue
-            certificates.append(cx509.load_der_x509_certificate(choice.chosen.dump()))
+            certificates.append(parse_der_certificate(choice.chosen.dump()))  # malformed: ValueError
         _ = signed["signer_infos"].native  # force a full parse of the signer infos now
     except TokenError:
         raise
