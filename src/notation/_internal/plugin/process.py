@@ -191,7 +191,7 @@ def parse_output(plugin_name: str, command: str, output: PluginOutput) -> dict[s
         raise error_from_output(plugin_name, command, output)
     try:
         response = json.loads(output.stdout)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # hostile nesting too (Go: "exceeded max depth")
         response = None
     if not isinstance(response, dict):
         raise PluginMalformedError(f"failed to unmarshal the response of {command} command for plugin {plugin_name}")
@@ -206,7 +206,7 @@ def error_from_output(plugin_name: str, command: str, output: PluginOutput) -> P
         return PluginExecutableError(f"failed to execute the {command} command for plugin {plugin_name}: {status}")
     try:
         obj = json.loads(output.stderr)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         obj = None
     keys = ("errorCode", "errorMessage", "errorMetadata")
     valid = (

@@ -116,7 +116,9 @@ class PluginSigner:
 
     def sign(self, data: bytes) -> tuple[bytes, list[x509.Certificate]]:
         """``generate-signature`` over ``data`` (the JWS signing input or COSE Sig_structure, PLG-38)."""
-        from cryptography import x509
+        from cryptography.exceptions import UnsupportedAlgorithm
+
+        from notation._internal.x509.keys import parse_der_certificate
 
         spec = self.key_spec()
         request = _with_config(
@@ -161,13 +163,17 @@ class PluginSigner:
         for i, item in enumerate(raw_chain):
             der = _b64decode(item, f"certificateChain[{i}]", self.plugin, cmd)
             try:
-                chain.append(x509.load_der_x509_certificate(der))
+                chain.append(parse_der_certificate(der))
             except ValueError as exc:
                 raise PluginError(f"x509: malformed certificate at index {i} of the plugin's chain: {exc}") from None
         try:
             leaf_spec = KeySpec.from_public_key(chain[0].public_key())
         except NotationError as exc:
             raise PluginError(f"the signing certificate's key is not supported: {exc}") from exc
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise PluginError(
+                f"the signing certificate's key is not supported: x509: cannot parse public key: {exc}"
+            ) from None
         if leaf_spec is not spec:
             raise PluginError(
                 f'the signing certificate\'s key spec "{leaf_spec.plugin_name}" does not match the key spec '
@@ -295,6 +301,8 @@ def check_generated_envelope(info: SignerInfo, expected_payload: bytes) -> None:
             raise ValueError("targetArtifact is not a JSON object")
     except ValueError as exc:
         raise SigningError(f"signed envelope payload can't be unmarshalled: {exc}") from exc
+    except RecursionError:  # a COSE payload is not parsed by the codec: hostile nesting reaches here
+        raise SigningError("signed envelope payload can't be unmarshalled: JSON nested too deeply") from None
     expected = json.loads(expected_payload)["targetArtifact"]
     got = signed["targetArtifact"]
     same = (
