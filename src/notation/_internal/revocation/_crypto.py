@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from notation._internal.asn1_errors import ASN1_ERRORS
+
 _HASHES = ("sha256", "sha384", "sha512")
 
 
@@ -42,15 +44,21 @@ def verify(public_key: Any, signature: bytes, data: bytes, algorithm: Any, diges
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-    sig_algo = algorithm.signature_algo
+    try:
+        sig_algo = algorithm.signature_algo
+    except ASN1_ERRORS as exc:  # an OID asn1crypto does not know, or a malformed identifier
+        raise BadSignature(f"unsupported signature algorithm: {exc}") from exc
     try:
         hash_name = algorithm.hash_algo
     except ValueError:
         hash_name = None
     if sig_algo == "rsassa_pss":
-        params = algorithm["parameters"]
-        hash_name = params["hash_algorithm"]["algorithm"].native
-        salt = params["salt_length"].native
+        try:
+            params = algorithm["parameters"]
+            hash_name = params["hash_algorithm"]["algorithm"].native
+            salt = params["salt_length"].native
+        except ASN1_ERRORS as exc:
+            raise BadSignature(f"malformed RSASSA-PSS parameters: {exc}") from exc
     if hash_name is None:
         hash_name = digest_name
     if sig_algo == "ed25519":
@@ -84,16 +92,25 @@ def verify(public_key: Any, signature: bytes, data: bytes, algorithm: Any, diges
         raise BadSignature(
             "crypto/rsa: verification error" if sig_algo.startswith("rsa") else "ECDSA verification failure"
         ) from exc
+    except ValueError as exc:  # e.g. a PSS salt length the key cannot hold
+        raise BadSignature(f"invalid signature parameters: {exc}") from exc
 
 
 def cert_signed_by(cert: Any, issuer: Any) -> None:
     """Check that cryptography certificate ``cert`` was signed by cryptography certificate ``issuer``."""
     from asn1crypto import x509 as ax509
+    from cryptography.exceptions import UnsupportedAlgorithm
 
-    parsed = ax509.Certificate.load(cert.public_bytes(_der()))
-    verify(
-        issuer.public_key(), parsed["signature_value"].native, cert.tbs_certificate_bytes, parsed["signature_algorithm"]
-    )
+    try:
+        issuer_key = issuer.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise BadSignature(f"x509: cannot parse public key: {exc}") from exc
+    try:
+        parsed = ax509.Certificate.load(cert.public_bytes(_der()))
+        signature = parsed["signature_value"].native
+    except ASN1_ERRORS as exc:
+        raise BadSignature(f"x509: malformed certificate: {exc}") from exc
+    verify(issuer_key, signature, cert.tbs_certificate_bytes, parsed["signature_algorithm"])
 
 
 def _der() -> Any:

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from notation._internal.asn1_errors import ASN1_ERRORS
 from notation._internal.revocation import http
 from notation._internal.revocation.model import ServerResult, Status
 
@@ -144,7 +145,7 @@ def _evaluate(
         invalidity = single.invalidity_date_value.native if single.invalidity_date_value is not None else None
     except _OCSPFailure:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except ASN1_ERRORS as exc:
         raise _OCSPFailure(f"ocsp: malformed response: {exc}") from exc
     if next_update is None or now > next_update:
         raise _OCSPFailure("expired OCSP response")

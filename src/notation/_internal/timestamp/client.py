@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from notation._internal.asn1_errors import ASN1_ERRORS
 from notation._internal.timestamp.token import TokenError, check_bounded, parse_token, raw_names, verify_token
 from notation.errors import TimestampError
 
@@ -211,23 +212,26 @@ def parse_timestamp_response(body: bytes) -> bytes:
 
     Pure: the TSA's answer is untrusted input, and this is the part of :func:`request_timestamp` that reads it.
     """
+    from asn1crypto import core
+
     try:
         parsed_resp = _timestamp_resp_type().load(body, strict=True)
         status = parsed_resp["status"]
         status_name = status["status"].native
-    except (ValueError, TypeError, KeyError) as exc:
+        if status_name not in ("granted", "granted_with_mods"):
+            detail = status["status_string"].native
+            fail = status["fail_info"].native
+        token_info = parsed_resp["time_stamp_token"]
+        # The token is parsed (and its errors reported) by parse_token; here only whether there is one.
+        token: bytes | None = None if isinstance(token_info, core.Void) else token_info.dump()
+    except ASN1_ERRORS as exc:
         raise TimestampError(f"invalid timestamp response: {exc}") from exc
     if status_name not in ("granted", "granted_with_mods"):
-        detail = status["status_string"].native
-        fail = status["fail_info"].native
-        extra = "".join(
-            [f": {'; '.join(detail)}" if detail else "", f" (failure info: {', '.join(sorted(fail))})" if fail else ""]
-        )
+        reasons = ", ".join(sorted(str(f) for f in fail)) if fail else ""  # unnamed bits come as ints
+        extra = "".join([f": {'; '.join(detail)}" if detail else "", f" (failure info: {reasons})" if reasons else ""])
         raise TimestampError(f"invalid timestamp response status: {status_name}{extra}")
-    token_info = parsed_resp["time_stamp_token"]
-    if token_info.native is None:
+    if token is None:
         raise TimestampError("invalid timestamp response: granted without a timestamp token")
-    token: bytes = token_info.dump()
     return token
 
 

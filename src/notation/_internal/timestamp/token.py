@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from notation._internal.asn1_errors import ASN1_ERRORS
+
 if TYPE_CHECKING:
     from cryptography import x509
 
@@ -82,7 +84,7 @@ def parse_token(token: bytes) -> ParsedToken:
         _ = signed["signer_infos"].native  # force a full parse of the signer infos now
     except TokenError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except ASN1_ERRORS as exc:
         raise TokenError("parse", str(exc) or type(exc).__name__) from exc
     try:
         tst = tsp.TSTInfo.load(content, strict=True)
@@ -94,7 +96,7 @@ def parse_token(token: bytes) -> ParsedToken:
         policy = tst["policy"].dotted
         accuracy = _accuracy(tst["accuracy"])
         nonce = tst["nonce"].native
-    except (ValueError, TypeError, KeyError) as exc:
+    except ASN1_ERRORS as exc:
         raise TokenError("tstinfo", str(exc) or type(exc).__name__) from exc
     if version != "v1" and version != 1:
         raise TokenError("timestamp", f"TSTInfo version {version} is not 1")
@@ -155,6 +157,8 @@ def verify_token(parsed: ParsedToken, roots: Sequence[x509.Certificate]) -> list
 def _verify_signer(parsed: ParsedToken, info: Any, roots: Sequence[x509.Certificate]) -> list[x509.Certificate]:
     import hmac
 
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     from notation._internal.revocation._crypto import BadSignature, digest, verify
 
     if info["version"].native != "v1":
@@ -182,7 +186,11 @@ def _verify_signer(parsed: ParsedToken, info: Any, roots: Sequence[x509.Certific
     signer = _signing_certificate(parsed, sid, values.get("signing_certificate_v2"))
     signed_bytes = b"\x31" + attrs.dump()[1:]  # the attributes are signed as a DER SET OF, not as [0] IMPLICIT
     try:
-        verify(signer.public_key(), info["signature"].native, signed_bytes, info["signature_algorithm"], digest_name)
+        public_key = signer.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise TokenError("verify", f"x509: cannot parse public key: {exc}") from exc
+    try:
+        verify(public_key, info["signature"].native, signed_bytes, info["signature_algorithm"], digest_name)
     except BadSignature as exc:
         raise TokenError("verify", f"failed to verify signature: {exc}") from exc
     chain = _build_chain(signer, parsed.certificates, roots, parsed.gen_time)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from notation._internal.asn1_errors import ASN1_ERRORS
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.oci.store import ArtifactStore
@@ -130,7 +131,7 @@ def _default_timestamp_parser(token: bytes, signature: bytes) -> TimestampSummar
         check_imprint(parsed, signature)
     except TokenError as exc:
         return TimestampSummary(error=f"failed to parse timestamp countersignature: {exc}")
-    except (ValueError, TypeError) as exc:  # asn1crypto decoding errors on garbage input
+    except ASN1_ERRORS as exc:  # asn1crypto decoding errors on garbage input
         return TimestampSummary(error=f"failed to parse timestamp countersignature: {exc}")
     return TimestampSummary(
         lower=parsed.lower, upper=parsed.upper, certificates=summarize_certificates(list(parsed.certificates))
