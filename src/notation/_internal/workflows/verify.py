@@ -8,7 +8,7 @@ plugin verification -> payload descriptor -> user metadata. The first signature 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -125,7 +125,7 @@ def verify_artifact(
     seen = trace.signatures
     last_trust_store_error: str | None = None
     count = 0
-    for manifest_desc in store.list_signatures(subject):
+    for manifest_desc in _listed(store.list_signatures(subject)):
         if count >= max_signatures:  # VER-05: the limit is exceeded without a success
             raise VerificationError(f"signature verification failed for all the signatures associated with {display}")
         count += 1
@@ -176,12 +176,30 @@ def verify_artifact(
     raise VerificationError(f"signature verification failed for all the signatures associated with {display}")
 
 
+def _listed(signatures: Iterator[Descriptor]) -> Iterator[Descriptor]:
+    """VER-05: the listing; a failure to list (e.g. an endless or oversized referrers listing) ends verification
+    as Go's CLI reports every error that is not a verification failure: ``signature verification failed: <err>``
+    (CLI-53). The error keeps its type."""
+    while True:
+        try:
+            desc = next(signatures)
+        except StopIteration:
+            return
+        except NotationError as exc:
+            raise type(exc)(f"signature verification failed: {exc.message}") from exc
+        yield desc
+
+
 def _fetch_signature(store: ArtifactStore, manifest_desc: Descriptor, display: str) -> tuple[str, bytes]:
-    """VER-06/VER-10: fetch manifest and envelope within the MAN-10 limits; any failure aborts verification."""
+    """VER-06/VER-10: fetch manifest and envelope within the MAN-10 limits; any failure aborts verification.
+
+    Go's ErrorSignatureRetrievalFailed is not a verification failure, so the CLI prints it after
+    ``signature verification failed: `` (CLI-53)."""
     from notation._internal.oci.signature_manifest import parse_signature_manifest
 
     def fail(reason: object) -> VerificationError:
         return VerificationError(
+            "signature verification failed: "
             f'unable to retrieve digital signature with digest "{manifest_desc.digest}" associated with '
             f'"{display}" from the Repository, error : {reason}'
         )
