@@ -2,8 +2,9 @@
 
 A fuzzer that starts from valid input reaches the deep parser states (a protected header that decodes, a chain
 that parses) that random bytes never do. Seeds come from two places: the Go-made interop layouts in
-``/work/shared/interop/v1`` (or ``$NOTATION_INTEROP_DIR``) when present, and signatures made here with fresh keys
-through the same code path ``notation sign`` uses.
+``/work/shared/interop/v1`` (or ``$NOTATION_INTEROP_DIR``) when present, and artefacts made here with fresh keys:
+signatures through the same code path ``notation sign`` uses, plugin answers as the test plugin
+(``tests/plugin_support``) prints them, and TSA responses from the test TSA (``tests/protocol_servers/tsa.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _INTEROP_DEFAULT = Path("/work/shared/interop/v1")
+_TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
 def interop_dir() -> Path | None:
@@ -71,7 +73,7 @@ def _interop_signatures() -> tuple[InteropSignature, ...]:
     return tuple(out)
 
 
-def _self_signed(kind: str) -> tuple[object, object]:
+def _self_signed(kind: str, not_before: dt.datetime | None = None) -> tuple[object, object]:
     """A `notation cert generate-test`-like certificate: self-signed, digitalSignature, codeSigning."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
@@ -94,7 +96,7 @@ def _self_signed(kind: str) -> tuple[object, object]:
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_before(not_before or now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
@@ -213,6 +215,12 @@ def seeds(target: str) -> list[bytes]:
         return [ref.encode() for ref in _REFERENCES]
     if target in ("trust_store_cert", "signing_chain"):
         return _certificates()
+    if target == "plugin_response":
+        return list(_plugin_responses())
+    if target == "timestamp_response":
+        return [response for response, _ in _tsa_responses()]
+    if target == "timestamp_token":
+        return [token for _, token in _tsa_responses() if token is not None]
     raise KeyError(target)
 
 
@@ -236,3 +244,143 @@ def write_corpus(target: str, directory: Path) -> int:
     for i, data in enumerate(items):
         (directory / f"seed-{i:03d}").write_bytes(data)
     return len(items)
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+@functools.lru_cache(maxsize=1)
+def _plugin_responses() -> tuple[bytes, ...]:
+    """What a plugin prints for each command, as the test plugin (tests/plugin_support/fake_plugin.py) answers the
+    requests ``fuzz.targets.plugin_response`` makes; plus error objects, and one answer carrying every member at
+    once (describe-key + generate-signature), so a single input reaches a whole signing exchange."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from fuzz import targets
+    from notation._internal.envelope.codec import sign_envelope
+    from notation._internal.envelope.local_signer import LocalSigner
+    from notation._internal.envelope.model import SignRequest
+    from notation._internal.oci.mediatypes import COSE_ENVELOPE, JWS_ENVELOPE, NOTARY_PAYLOAD
+    from notation._internal.plugin import protocol
+
+    answers: list[dict[str, object]] = [
+        {
+            "name": targets.PLUGIN_NAME,
+            "description": "fuzz seed plugin",
+            "version": "1.2.3-rc.1+build.5",
+            "url": "https://example.invalid/fuzz",
+            "supportedContractVersions": [protocol.CONTRACT_VERSION],
+            "capabilities": [
+                protocol.CAP_SIGNATURE_GENERATOR_RAW,
+                protocol.CAP_SIGNATURE_GENERATOR_ENVELOPE,
+                *protocol.VERIFIER_CAPABILITIES,
+            ],
+        },
+        {"keyId": targets.PLUGIN_KEY_ID, "keySpec": "EC-256"},
+        {
+            "verificationResults": {
+                protocol.CAP_TRUSTED_IDENTITY: {"success": True},
+                protocol.CAP_REVOCATION_CHECK: {"success": False, "reason": "revoked by the fuzz seed"},
+            },
+            "processedAttributes": [targets.PLUGIN_EXTRA_ATTRIBUTE],
+        },
+    ]
+    for kind in ("ec", "rsa"):
+        key, cert = _self_signed(kind, not_before=targets.PLUGIN_SIGNING_TIME - dt.timedelta(days=1))
+        local = LocalSigner(key, [cert])  # type: ignore[arg-type]
+        recorder = _RecordingSigner(local)
+        spec = local.key_spec()
+        for media_type in (JWS_ENVELOPE, COSE_ENVELOPE):
+            sign_envelope(media_type, targets.plugin_sign_request(), recorder)
+            signature, chain = recorder.answer
+            generated = {
+                "keyId": targets.PLUGIN_KEY_ID,
+                "signature": _b64(signature),
+                "signingAlgorithm": spec.algorithm.plugin_name,
+                "certificateChain": [_b64(c.public_bytes(Encoding.DER)) for c in chain],
+            }
+            answers.append(generated)
+            answers.append({**generated, "keySpec": spec.plugin_name})  # describe-key and generate-signature
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            request = SignRequest(
+                payload=targets.plugin_sign_payload(),
+                payload_content_type=NOTARY_PAYLOAD,
+                signing_time=now,
+                expiry=now + dt.timedelta(days=1),
+                signing_agent="fake-envelope-plugin/1.0",
+            )
+            answers.append(
+                {
+                    "signatureEnvelope": _b64(sign_envelope(media_type, request, local)),
+                    "signatureEnvelopeType": media_type,
+                    "annotations": {"io.example.fuzz": "seed"},
+                }
+            )
+    errors = [
+        {"errorCode": "ACCESS_DENIED", "errorMessage": "key vault says no", "errorMetadata": {"requestId": "42"}},
+        {"errorCode": "VALIDATION_ERROR", "errorMessage": "Invalid command: describe-key"},
+    ]
+    return tuple(json.dumps(doc).encode() for doc in answers + errors)
+
+
+class _RecordingSigner:
+    """A PrimitiveSigner that keeps the (signature, chain) it returned: a plugin's generate-signature answer."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.answer: tuple[bytes, list[object]] = (b"", [])
+
+    def key_spec(self) -> object:
+        return self.inner.key_spec()  # type: ignore[attr-defined]
+
+    def sign(self, data: bytes) -> tuple[bytes, list[object]]:
+        self.answer = self.inner.sign(data)  # type: ignore[attr-defined]
+        return self.answer
+
+
+@functools.lru_cache(maxsize=1)
+def _tsa_responses() -> tuple[tuple[bytes, bytes | None], ...]:
+    """(TimeStampResp, its TimeStampToken or None) from the test TSA, answering the request ``notation sign`` would
+    make over ``fuzz.targets.TSA_SIGNATURE`` with nonce ``TSA_NONCE``, signed under the fuzz TSA root: EC and RSA
+    TSA keys, several hash algorithms, with and without the root in the token, an unsigned attribute, a rejection."""
+    import hashlib
+    import sys
+
+    from asn1crypto import algos, core, tsp
+
+    from fuzz import targets
+
+    if str(_TESTS) not in sys.path:
+        sys.path.insert(0, str(_TESTS))
+    from protocol_servers.tsa import TSA, TSABehaviour
+    from support import pki
+
+    root = pki.Issued(key=targets.tsa_root_key(), cert=targets.tsa_root(), chain=[targets.tsa_root()])
+    out: list[tuple[bytes, bytes | None]] = []
+    for key_kind, hash_name, behaviour in (
+        ("ec256", "sha256", TSABehaviour()),
+        ("ec256", "sha256", TSABehaviour(include_root=True, unsigned_attrs=True)),
+        ("ec256", "sha384", TSABehaviour(digest="sha384", accuracy_seconds=None, policy="0.4.0.2023.1.1")),
+        ("rsa2048", "sha256", TSABehaviour()),
+        ("rsa2048", "sha512", TSABehaviour(digest="sha512", include_root=True)),
+        ("ec256", "sha256", TSABehaviour(status="rejection")),
+    ):
+        _, leaf = pki.tsa_chain(key_kind=key_kind, root=root)
+        request = tsp.TimeStampReq(
+            {
+                "version": "v1",
+                "message_imprint": {
+                    "hash_algorithm": algos.DigestAlgorithm({"algorithm": hash_name, "parameters": core.Null()}),
+                    "hashed_message": hashlib.new(hash_name, targets.TSA_SIGNATURE).digest(),
+                },
+                "nonce": targets.TSA_NONCE,
+                "cert_req": True,
+            }
+        )
+        response = TSA(leaf, behaviour).respond(request)
+        granted = tsp.TimeStampResp.load(response) if behaviour.status == "granted" else None
+        out.append((response, granted["time_stamp_token"].dump() if granted is not None else None))
+    return tuple(out)

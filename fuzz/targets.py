@@ -11,7 +11,12 @@ exception as a crash.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import functools
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from notation.errors import NotationError
 
@@ -179,6 +184,273 @@ def signing_chain(data: bytes) -> None:
             check(certs)
 
 
+# --- plugin responses -------------------------------------------------------------------------------------------
+# What a plugin prints is untrusted input. The target plays a plugin whose every command printed ``data`` (exit 0),
+# or printed it on stderr and failed, and feeds that through the host's real code: Plugin.run's decoding
+# (process.parse_output), then each command's consumer as notation calls it. Only Plugin.execute, the one step
+# that starts a process, is replaced.
+
+PLUGIN_NAME = "fuzz"
+PLUGIN_KEY_ID = "fuzz-key"
+PLUGIN_SIGNING_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+"""The signing time of the sign request (fixed, so a seed's generate-signature answer signs exactly this input)."""
+PLUGIN_EXTRA_ATTRIBUTE = "io.example.fuzz.attribute"
+"""A critical extended attribute of the signature verify-signature is asked about (the plugin must process it)."""
+
+
+def plugin_sign_payload() -> bytes:
+    """The payload the sign workflow sends to generate-envelope (and signs through generate-signature)."""
+    from notation._internal.envelope.payload import build_payload
+    from notation._internal.oci.descriptor import Descriptor
+    from notation._internal.oci.mediatypes import JWS_ENVELOPE
+
+    target = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "c" * 64, 528, {"k": "v"})
+    return build_payload(target, JWS_ENVELOPE)
+
+
+def plugin_sign_request() -> Any:
+    """The SignRequest the sign workflow builds for a raw-signing plugin (agent ``<ours> <plugin>/<version>``)."""
+    from notation._internal.envelope.model import SignRequest
+    from notation._internal.oci.mediatypes import NOTARY_PAYLOAD
+
+    return SignRequest(
+        payload=plugin_sign_payload(),
+        payload_content_type=NOTARY_PAYLOAD,
+        signing_time=PLUGIN_SIGNING_TIME,
+        expiry=PLUGIN_SIGNING_TIME + dt.timedelta(days=7),
+        signing_agent=f"notation-py/fuzz {PLUGIN_NAME}/1.0.0",
+    )
+
+
+@functools.cache
+def _plugin_harness() -> tuple[Any, Any, Any]:
+    """(plugin class answering with canned output, metadata with every capability, signature naming the plugin)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from notation._internal.envelope.codec import sign_envelope, verify_integrity
+    from notation._internal.envelope.local_signer import LocalSigner
+    from notation._internal.envelope.model import (
+        HEADER_VERIFICATION_PLUGIN,
+        HEADER_VERIFICATION_PLUGIN_MIN_VERSION,
+        ExtendedAttribute,
+        SignRequest,
+    )
+    from notation._internal.oci.mediatypes import JWS_ENVELOPE, NOTARY_PAYLOAD
+    from notation._internal.plugin import protocol
+    from notation._internal.plugin.process import Plugin, PluginOutput
+
+    class CannedPlugin(Plugin):
+        """A plugin whose every command left ``output`` behind; nothing is executed."""
+
+        def __init__(self, output: PluginOutput) -> None:
+            super().__init__(Path("/nonexistent") / PLUGIN_NAME / f"notation-{PLUGIN_NAME}", PLUGIN_NAME)
+            self.output = output
+
+        def execute(self, command: str, stdin: bytes) -> PluginOutput:
+            return self.output
+
+    metadata = protocol.PluginMetadata(
+        name=PLUGIN_NAME,
+        description="fuzz",
+        version="1.0.0",
+        url="https://example.invalid/fuzz",
+        supported_contract_versions=(protocol.CONTRACT_VERSION,),
+        capabilities=(
+            protocol.CAP_SIGNATURE_GENERATOR_RAW,
+            protocol.CAP_SIGNATURE_GENERATOR_ENVELOPE,
+            *protocol.VERIFIER_CAPABILITIES,
+        ),
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz verification subject")])
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    request = SignRequest(
+        payload=plugin_sign_payload(),
+        payload_content_type=NOTARY_PAYLOAD,
+        signing_time=now,
+        extended=(
+            ExtendedAttribute(HEADER_VERIFICATION_PLUGIN, PLUGIN_NAME, True),
+            ExtendedAttribute(HEADER_VERIFICATION_PLUGIN_MIN_VERSION, "0.1.0", True),
+            ExtendedAttribute(PLUGIN_EXTRA_ATTRIBUTE, "value", True),
+        ),
+    )
+    info = verify_integrity(JWS_ENVELOPE, sign_envelope(JWS_ENVELOPE, request, LocalSigner(key, [cert])))
+    return CannedPlugin, metadata, info
+
+
+class _OnePluginManager:
+    """The PluginManager surface the verifier uses: ``get(name)``."""
+
+    def __init__(self, plugin: Any) -> None:
+        self.plugin = plugin
+
+    def get(self, name: str) -> Any:
+        return self.plugin
+
+
+def plugin_response(data: bytes) -> None:
+    """A plugin's output, through Plugin.run's decoding and every consumer: get-plugin-metadata (and the VER-12
+    version checks), describe-key + generate-signature (then the envelope built and self-verified from the answer),
+    generate-envelope (then the PLG-43 checks), verify-signature (then the verdict mapping)."""
+    from notation._internal.envelope.codec import sign_envelope, verify_integrity
+    from notation._internal.oci.mediatypes import COSE_ENVELOPE, JWS_ENVELOPE, NOTARY_PAYLOAD
+    from notation._internal.plugin.process import PluginOutput
+    from notation._internal.plugin.protocol import CMD_GENERATE_SIGNATURE
+    from notation._internal.plugin.signer import PluginEnvelopeGenerator, PluginSigner
+    from notation._internal.plugin.verifier import (
+        ResolvedVerificationPlugin,
+        resolve_verification_plugin,
+        run_plugin_verification,
+    )
+    from notation.errors import PluginError
+    from notation.models import ValidationAction
+
+    canned_plugin, metadata, info = _plugin_harness()
+
+    # A failed command: whatever is on stderr, the host raises a PluginError (never returns, never crashes).
+    try:
+        canned_plugin(PluginOutput(1, data, data)).run(CMD_GENERATE_SIGNATURE, {})
+    except PluginError:
+        pass
+    else:
+        raise AssertionError("a failed plugin command produced a response")
+
+    plugin = canned_plugin(PluginOutput(0, data, b""))
+    with contextlib.suppress(NotationError):
+        plugin.metadata({"k": "v"})
+    with contextlib.suppress(NotationError):
+        resolve_verification_plugin(info, _OnePluginManager(plugin))
+
+    signer = PluginSigner(plugin, metadata, PLUGIN_KEY_ID)
+    for media_type in (JWS_ENVELOPE, COSE_ENVELOPE):
+        with contextlib.suppress(NotationError):
+            sign_envelope(media_type, plugin_sign_request(), signer)
+
+    generator = PluginEnvelopeGenerator(plugin, metadata, PLUGIN_KEY_ID)
+    payload = plugin_sign_payload()
+    for media_type in (JWS_ENVELOPE, COSE_ENVELOPE):
+        try:
+            envelope, _ = generator.generate_envelope(payload, NOTARY_PAYLOAD, media_type, None)
+            generator.check_generated_envelope(verify_integrity(media_type, envelope), payload)
+        except NotationError:
+            continue
+
+    resolved = ResolvedVerificationPlugin(plugin, metadata)
+    for authenticity, revocation in (
+        (ValidationAction.ENFORCE, ValidationAction.ENFORCE),
+        (ValidationAction.LOG, ValidationAction.SKIP),
+    ):
+        with contextlib.suppress(NotationError):
+            run_plugin_verification(
+                resolved,
+                info,
+                trusted_identities=["x509.subject: CN=fuzz verification subject"],
+                authenticity_action=authenticity,
+                revocation_action=revocation,
+                plugin_config={"k": "v"},
+            )
+
+
+# --- RFC 3161 timestamps ----------------------------------------------------------------------------------------
+# The TSA's answer at signing time (a TimeStampResp) and the token stored in a signature (a TimeStampToken, CMS
+# SignedData) are untrusted. Both go through parsing and every check the signer, the verifier and inspect make,
+# against a TSA root whose key is derived from a constant, so seeds made by any run chain to it.
+
+TSA_SIGNATURE = b"notation-py fuzz: the primitive signature bytes the seed timestamps cover"
+TSA_NONCE = 0x5EED5EED
+TSA_VALIDITY = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2050, 1, 1, tzinfo=dt.UTC))
+
+
+@functools.cache
+def tsa_root_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    secret = int.from_bytes(hashlib.sha384(b"notation-py fuzz TSA root").digest(), "big")
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973
+    return ec.derive_private_key(secret % (order - 1) + 1, ec.SECP384R1())
+
+
+@functools.cache
+def tsa_root() -> Any:
+    """The TSA trust anchor (a self-signed CA; same name and key in every run)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = tsa_root_key()
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "WA"),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, "Seattle"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Notary"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Fuzz TSA Root"),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x5EED)
+        .not_valid_before(TSA_VALIDITY[0])
+        .not_valid_after(TSA_VALIDITY[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA384())
+    )
+
+
+def _timestamp_checks(token: bytes) -> None:
+    from notation._internal.timestamp.client import check_response_token
+    from notation._internal.timestamp.verify import verify_authentic_timestamp
+    from notation._internal.workflows.inspect import _default_timestamp_parser
+
+    root = tsa_root()
+    # inspect: never raises, a bad token is a displayed error
+    _default_timestamp_parser(token, TSA_SIGNATURE)
+    # signing: the fresh token answers our request (imprint, nonce), verifies and chains to --timestamp-root-cert
+    with contextlib.suppress(NotationError):
+        check_response_token(token, "sha256", hashlib.sha256(TSA_SIGNATURE).digest(), TSA_NONCE, root)
+    # verification: the authentic-timestamp step (revocation of the TSA chain needs a network: off)
+    with contextlib.suppress(NotationError):
+        verify_authentic_timestamp(
+            token, TSA_SIGNATURE, [root], lambda: [root], now=dt.datetime.now(dt.UTC), check_revocation=False
+        )
+
+
+def timestamp_response(data: bytes) -> None:
+    """A TSA's TimeStampResp: status and token extraction, then the token checks."""
+    from notation._internal.timestamp.client import parse_timestamp_response
+
+    try:
+        token = parse_timestamp_response(data)
+    except NotationError:
+        return
+    _timestamp_checks(token)
+
+
+def timestamp_token(data: bytes) -> None:
+    """A stored TimeStampToken (CMS SignedData with TSTInfo): inspect, the signer's checks, the verifier's."""
+    _timestamp_checks(data)
+
+
 TARGETS: dict[str, Target] = {
     "jws": jws_envelope,
     "cose": cose_envelope,
@@ -191,5 +463,8 @@ TARGETS: dict[str, Target] = {
     "layout_reference": layout_reference,
     "trust_store_cert": trust_store_certificate,
     "signing_chain": signing_chain,
+    "plugin_response": plugin_response,
+    "timestamp_response": timestamp_response,
+    "timestamp_token": timestamp_token,
 }
 """Target name -> function, as ``fuzz/run_atheris.py`` and the hypothesis tests select them."""

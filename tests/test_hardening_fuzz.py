@@ -9,9 +9,13 @@ driver for long local runs.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +150,53 @@ def _encode(doc: Any) -> bytes:
     return json.dumps(doc).encode()
 
 
+def _seed_values(member: str) -> list[Any]:
+    """The values ``member`` has in the plugin-response seeds (real signatures, chains, envelopes)."""
+    docs = [json.loads(d) for d in fuzz_seeds.seeds("plugin_response")]
+    return [doc[member] for doc in docs if member in doc]
+
+
+def _plugin_docs() -> st.SearchStrategy[Any]:
+    """A plugin answer carrying any mix of every command's members, real values mixed with wrong ones."""
+    from notation._internal.plugin import protocol
+
+    caps = (
+        protocol.CAP_SIGNATURE_GENERATOR_RAW,
+        protocol.CAP_SIGNATURE_GENERATOR_ENVELOPE,
+        protocol.CAP_TRUSTED_IDENTITY,
+        protocol.CAP_REVOCATION_CHECK,
+        "SIGNATURE_VERIFIER.OTHER",
+    )
+    certs = sorted({c for chain in _seed_values("certificateChain") for c in chain})
+    verdict = st.fixed_dictionaries({}, optional={"success": _pick(True, False, "true", 1), "reason": _pick("r", "")})
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "name": _pick("fuzz", "other", ""),
+            "description": _pick("d", ""),
+            "version": _pick("1.0.0", "0.0.1", "1.2.3-rc.1+b", "v1.0.0", "1.0", "01.0.0"),
+            "url": _pick("https://example.invalid", ""),
+            "supportedContractVersions": st.lists(_pick("1.0", "2.0", ""), max_size=3) | _json,
+            "capabilities": st.lists(st.sampled_from(caps), max_size=4) | _json,
+            "keyId": _pick("fuzz-key", "other", ""),
+            "keySpec": _pick("EC-256", "EC-384", "EC-521", "RSA-2048", "RSA-3072", "RSA-4096", "EC-224", ""),
+            "signature": st.sampled_from(_seed_values("signature")) | _pick("", "AAAA", "AA=A", "!!!!"),
+            "signingAlgorithm": _pick(
+                "ECDSA-SHA-256", "ECDSA-SHA-384", "ECDSA-SHA-512", "RSASSA-PSS-SHA-256", "RSASSA-PSS-SHA-512", ""
+            ),
+            "certificateChain": st.lists(st.sampled_from(certs) | _pick("", "AAAA", "MA=="), max_size=3) | _json,
+            "signatureEnvelope": st.sampled_from(_seed_values("signatureEnvelope")) | _pick("", "e30="),
+            "signatureEnvelopeType": _pick("application/jose+json", "application/cose", ""),
+            "annotations": st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2) | _json,
+            "verificationResults": st.dictionaries(st.sampled_from(caps), verdict | _json, max_size=3) | _json,
+            "processedAttributes": st.lists(_pick("io.example.fuzz.attribute", "x"), max_size=2) | _json,
+            "errorCode": _pick("ACCESS_DENIED", "ERROR", ""),
+            "errorMessage": _pick("m", ""),
+            "errorMetadata": st.dictionaries(st.text(max_size=4), _json, max_size=2) | _json,
+        },
+    )
+
+
 def _structured(target: str) -> st.SearchStrategy[bytes] | None:
     if target == "trust_policy":
         return _policy_docs.map(_encode)
@@ -167,6 +218,8 @@ def _structured(target: str) -> st.SearchStrategy[bytes] | None:
     if target in ("reference", "layout_reference"):
         alphabet = "abcAB09.-_:/@[]%\\ \x00sha256"
         return st.text(alphabet=alphabet, max_size=80).map(lambda s: s.encode())
+    if target == "plugin_response":
+        return _plugin_docs().map(_encode)
     return None
 
 
@@ -209,7 +262,7 @@ def test_fuzz_mutated_seeds(name: str, corpora: dict[str, list[bytes]]) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["trust_policy", "signature_manifest", "payload", "dn", "reference", "layout_reference"]
+    "name", ["trust_policy", "signature_manifest", "payload", "dn", "reference", "layout_reference", "plugin_response"]
 )
 def test_fuzz_structured(name: str) -> None:
     """Documents of the right shape with wrong types, sizes and values in every member."""
@@ -245,8 +298,227 @@ def test_fuzz_structured(name: str) -> None:
         ("reference", b"r.example/" + b"a" * 5000 + b"!"),
         ("trust_store_cert", b"\x30\x84\xff\xff\xff\xff"),
         ("trust_store_cert", b"-----BEGIN CERTIFICATE-----\n" * 150_000),  # was quadratic (regex rescans)
+        ("plugin_response", b"[" * 100_000),  # was RecursionError out of Plugin.run
+        ("plugin_response", b'{"a":' * 50_000),
+        ("timestamp_response", b"\x30\x80" * 50_000),
+        ("timestamp_response", b"\x30\x84\xff\xff\xff\xff"),
+        ("timestamp_token", b"\x30\x80" * 50_000),
+        ("timestamp_token", b"\x30\x83\x01\x00\x00" * 1000),
+        # atheris: a rejection status with an empty failInfo BIT STRING raised IndexError out of asn1crypto
+        ("timestamp_response", base64.b64decode("MBswGQIBAjAQDA5wb2xpY3kgc2F5HQAAAAMAAAA=")),
     ],
 )
 def test_hostile_shapes(name: str, data: bytes) -> None:
     """Deep nesting, huge declared lengths and long runs: typed errors, no RecursionError/MemoryError/hang."""
     TARGETS[name](data)
+
+
+# --- What the plugin and timestamp targets found: each input rebuilt from a seed, now a typed error -------------
+
+
+def _replace_once(data: bytes, old: bytes, new: bytes, *, last: bool = False) -> bytes:
+    at = data.rindex(old) if last else data.index(old)
+    return data[:at] + new + data[at + len(old) :]
+
+
+def _tsa_token() -> bytes:
+    """A granted token from an EC P-256 TSA with a SHA-256 imprint over ``TSA_SIGNATURE`` (the first seed)."""
+    return fuzz_seeds.seeds("timestamp_token")[0]
+
+
+def test_found_token_signer_info_with_unknown_signature_algorithm() -> None:
+    """atheris/hypothesis: an unknown SignerInfo signatureAlgorithm OID was a ValueError out of the verifier."""
+    from fuzz.targets import TSA_SIGNATURE, tsa_root
+
+    from notation._internal.timestamp import verify_timestamp
+    from notation.errors import TimestampError
+
+    ecdsa_sha256 = bytes.fromhex("06082a8648ce3d040302")  # the SignerInfo's is the last one in the token
+    token = _replace_once(_tsa_token(), ecdsa_sha256, bytes.fromhex("06082a8648ce3d440302"), last=True)
+    with pytest.raises(TimestampError, match=r"^failed to verify the timestamp countersignature with error: "):
+        verify_timestamp(token, TSA_SIGNATURE, [tsa_root()])
+
+
+def _signing_certificate_issuer_serial(token: bytes) -> bytes:
+    from asn1crypto import cms
+
+    signer = cms.ContentInfo.load(token)["content"]["signer_infos"][0]
+    for attr in signer["signed_attrs"]:
+        if attr["type"].native == "signing_certificate_v2":
+            return bytes(attr["values"][0]["certs"][0]["issuer_serial"].dump())
+    raise AssertionError("no signing-certificate-v2 attribute")
+
+
+@pytest.mark.parametrize("where", ["tstinfo nonce", "ess issuer serial"])
+def test_found_token_with_a_real_where_a_structure_belongs(where: str) -> None:
+    """atheris: a REAL tag where TSTInfo's nonce or ESS issuerSerial belongs made asn1crypto raise AttributeError
+    ('Real' object has no attribute 'native') out of parse_token: inspect and verify crashed."""
+    from fuzz.targets import TARGETS, TSA_NONCE
+
+    from notation._internal.timestamp import parse_timestamp
+    from notation._internal.workflows.inspect import _default_timestamp_parser
+    from notation.errors import TimestampError
+
+    token = _tsa_token()
+    if where == "tstinfo nonce":
+        nonce = b"\x02\x04" + TSA_NONCE.to_bytes(4, "big")
+        token = _replace_once(token, nonce, b"\xa9" + nonce[1:])
+    else:
+        issuer_serial = _signing_certificate_issuer_serial(token)
+        token = _replace_once(token, issuer_serial, b"\x09" + issuer_serial[1:])
+    with pytest.raises(TimestampError):
+        parse_timestamp(token)
+    assert (_default_timestamp_parser(token, b"sig").error or "").startswith("failed to parse timestamp")
+    TARGETS["timestamp_token"](token)
+
+
+def _der_sequence(*items: bytes) -> bytes:
+    body = b"".join(items)
+    assert len(body) < 0x10000
+    return b"\x30\x82" + len(body).to_bytes(2, "big") + body
+
+
+_REJECTION = b"\x02\x01\x02"
+
+
+@pytest.mark.parametrize(
+    ("status_info", "error"),
+    [
+        # statusString holding a BIT STRING / invalid UTF-8: ValueError, UnicodeDecodeError
+        (_REJECTION + b"\x30\x03\x03\x01\x00", "invalid timestamp response: "),
+        (_REJECTION + b"\x30\x04\x0c\x02\xff\xfe", "invalid timestamp response: "),
+        # failInfo with 255 unused bits: ValueError
+        (_REJECTION + b"\x03\x02\xff\x80", "invalid timestamp response: "),
+        # failInfo with an unnamed bit: asn1crypto gives {1, 'bad_request'}, sorted() raised TypeError
+        (
+            _REJECTION + b"\x03\x02\x00\x60",
+            "invalid timestamp response status: rejection (failure info: 1, bad_request)",
+        ),
+    ],
+)
+def test_found_timestamp_response_status_details(status_info: bytes, error: str) -> None:
+    """hypothesis: a rejection's statusString/failInfo were decoded outside the error handling."""
+    from notation._internal.timestamp.client import parse_timestamp_response
+    from notation.errors import TimestampError
+
+    with pytest.raises(TimestampError) as err:
+        parse_timestamp_response(_der_sequence(_der_sequence(status_info)))
+    assert str(err.value).startswith(error)
+
+
+def test_found_granted_response_with_a_malformed_token() -> None:
+    """hypothesis: a granted response whose token does not parse (here its TSTInfo claims more bytes than its
+    OCTET STRING holds) raised ValueError from the token-presence check; it is now the token parser's error."""
+    from asn1crypto import cms
+    from fuzz.targets import TSA_NONCE, TSA_SIGNATURE, tsa_root
+
+    from notation._internal.timestamp.client import check_response_token, parse_timestamp_response
+    from notation.errors import TimestampError
+
+    token = _tsa_token()
+    tst_info = bytes(cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].contents)
+    assert tst_info[0] == 0x30 and tst_info[1] < 0x7F
+    token = _replace_once(token, tst_info, tst_info[:1] + b"\x7f" + tst_info[2:])
+    response = _der_sequence(_der_sequence(b"\x02\x01\x00"), token)
+    assert parse_timestamp_response(response) == token
+    with pytest.raises(TimestampError, match=r"^invalid timestamp response: "):
+        imprint = hashlib.sha256(TSA_SIGNATURE).digest()
+        check_response_token(parse_timestamp_response(response), "sha256", imprint, TSA_NONCE, tsa_root())
+
+
+def test_found_ocsp_responder_certificate_with_invalid_version() -> None:
+    """review of the same loader: a delegated responder certificate with version 8 raised cryptography's
+    InvalidVersion (not a ValueError) out of the OCSP check; parse_der_certificate makes it a malformed response."""
+    from asn1crypto import ocsp as aocsp
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from notation._internal.revocation import ocsp
+    from protocol_servers.ocsp import OCSPBehaviour, OCSPResponder
+    from support import pki
+
+    root = pki.root_ca("Fuzz OCSP Root", key_kind="ec256")
+    leaf = pki.issue("leaf", key_kind="ec256", issuer=root)
+    delegate = pki.issue("Delegated OCSP", key_kind="ec256", issuer=root, eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
+    responder = OCSPResponder(issuers=[root], delegate=delegate, behaviour=OCSPBehaviour(signer="delegate"))
+    request = aocsp.OCSPRequest.load(ocsp._build_request(leaf.cert, root.cert))
+    body = responder.respond(request)
+    now = dt.datetime.now(dt.UTC)
+    assert ocsp._evaluate(body, leaf.cert, root.cert, signing_time=None, now=now).name == "OK"
+    der = delegate.cert.public_bytes(Encoding.DER)
+    bad = _replace_once(der, b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x07")
+    with pytest.raises(ocsp._OCSPFailure, match=r"^ocsp: malformed response: malformed certificate"):
+        ocsp._evaluate(body.replace(der, bad), leaf.cert, root.cert, signing_time=None, now=now)
+
+
+def _generate_signature_answer(edit: Callable[[bytes], bytes]) -> bytes:
+    """The EC seed answer to describe-key + generate-signature, its leaf certificate edited by ``edit``."""
+    for data in fuzz_seeds.seeds("plugin_response"):
+        doc = json.loads(data)
+        if doc.get("keySpec") == "EC-256" and "certificateChain" in doc:
+            leaf = base64.b64decode(doc["certificateChain"][0])
+            doc["certificateChain"][0] = base64.b64encode(edit(leaf)).decode()
+            return json.dumps(doc).encode()
+    raise AssertionError("no EC generate-signature seed")
+
+
+_P256 = bytes.fromhex("06082a8648ce3d030107")
+
+
+def _unknown_curve(der: bytes) -> bytes:
+    return _replace_once(der, _P256, _P256[:-1] + b"\x08")  # 1.2.840.10045.3.1.8: no such curve
+
+
+def _point_off_curve(der: bytes) -> bytes:
+    at = der.index(b"\x03\x42\x00\x04") + 67  # the last byte of the uncompressed point's Y coordinate
+    return der[:at] + bytes([der[at] ^ 1]) + der[at + 1 :]
+
+
+@pytest.mark.parametrize("edit", [_unknown_curve, _point_off_curve])
+def test_found_plugin_chain_with_an_unusable_leaf_key(edit: Callable[[bytes], bytes]) -> None:
+    """atheris/hypothesis: a generate-signature chain whose leaf key cryptography cannot load raised
+    UnsupportedAlgorithm / ValueError('Invalid key') out of PluginSigner.sign."""
+    from fuzz.targets import PLUGIN_KEY_ID, TARGETS, _plugin_harness
+
+    from notation._internal.plugin.process import PluginOutput
+    from notation._internal.plugin.signer import PluginSigner
+    from notation.errors import PluginError
+
+    canned_plugin, metadata, _ = _plugin_harness()
+    answer = _generate_signature_answer(edit)
+    signer = PluginSigner(canned_plugin(PluginOutput(0, answer, b"")), metadata, PLUGIN_KEY_ID)
+    with pytest.raises(PluginError, match=r"^the signing certificate's key is not supported: "):
+        signer.sign(b"to be signed")
+    TARGETS["plugin_response"](answer)
+
+
+def test_found_plugin_output_nested_too_deeply() -> None:
+    """Hostile nesting on stdout or stderr was a RecursionError out of Plugin.run."""
+    from notation._internal.plugin.process import PluginOutput, parse_output
+    from notation._internal.plugin.protocol import PluginMalformedError
+
+    with pytest.raises(PluginMalformedError, match=r"^failed to unmarshal the response of describe-key command"):
+        parse_output("p", "describe-key", PluginOutput(0, b"[" * 100_000, b""))
+    with pytest.raises(PluginMalformedError, match=r"the error response isn't compliant"):
+        parse_output("p", "describe-key", PluginOutput(1, b"", b'{"errorCode":' + b"[" * 100_000))
+
+
+def test_found_plugin_envelope_payload_nested_too_deeply() -> None:
+    """Review while fuzzing: a plugin-made COSE envelope (the codec does not parse a COSE payload) whose payload is
+    nested too deeply was a RecursionError out of the PLG-43 check."""
+    from fuzz.targets import plugin_sign_payload
+
+    from notation._internal.envelope.codec import sign_envelope, verify_integrity
+    from notation._internal.envelope.local_signer import LocalSigner
+    from notation._internal.envelope.model import SignRequest
+    from notation._internal.oci.mediatypes import COSE_ENVELOPE, NOTARY_PAYLOAD
+    from notation._internal.plugin.signer import check_generated_envelope
+    from notation.errors import SigningError
+
+    key, cert = fuzz_seeds._self_signed("ec")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    payload = b'{"targetArtifact":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    request = SignRequest(payload=payload, payload_content_type=NOTARY_PAYLOAD, signing_time=now)
+    info = verify_integrity(COSE_ENVELOPE, sign_envelope(COSE_ENVELOPE, request, LocalSigner(key, [cert])))  # type: ignore[arg-type]
+    with pytest.raises(SigningError, match=r"^signed envelope payload can't be unmarshalled: JSON nested too deeply"):
+        check_generated_envelope(info, plugin_sign_payload())
