@@ -312,3 +312,53 @@ def test_rev_invalid_chain_is_an_error() -> None:
     assert (revocation_failure([leaf.cert, root.cert], purpose="timestamping") or "").startswith(
         "failed to check timestamping certificate chain revocation with error: invalid chain"
     )
+
+
+def test_audit_crl_cache_cross_device_rename(
+    crl_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """REV-25, issue 8 "CRL cache cross-device rename": a cache that writes its temp file in $TMPDIR and renames it
+    into place fails with EXDEV when the two are on different filesystems (tmpfs /tmp is common).
+
+    Our temp file lives in the cache directory itself, so TMPDIR on another filesystem does not matter; and when the
+    rename still fails (EXDEV injected), the check keeps its real verdict, nothing is left behind and one warning is
+    printed."""
+    import errno
+    import os
+
+    server, chain, (_, inter, leaf) = crl_env
+    crl_cache.reset_warning_for_tests()
+    other_fs = Path("/dev/shm") if Path("/dev/shm").is_dir() else tmp_path / "elsewhere"
+    other_fs.mkdir(exist_ok=True)
+    monkeypatch.setenv("TMPDIR", str(other_fs))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    before = set(other_fs.iterdir())
+    cache = tmp_path / "cache"
+    renames: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def recording_replace(src: str, dst: str) -> None:
+        renames.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    assert _check(chain, cache_dir=cache)[0].status is Status.OK
+    assert renames and all(Path(s).parent == Path(d).parent == cache / "crl" for s, d in renames)
+    assert set(other_fs.iterdir()) == before
+
+    # The rename fails as it would across devices: a revoked leaf stays revoked, no entry, no temp file, one warning.
+    server.routes["/inter.crl"] = make_crl(inter, [Revoked(leaf.cert.serial_number)])
+    fresh = tmp_path / "cache2"
+
+    def exdev(src: str, dst: str) -> None:
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(src), None, str(dst))
+
+    monkeypatch.setattr(os, "replace", exdev)
+    for _ in range(2):
+        results = _check(chain, cache_dir=fresh)
+        assert results[0].status is Status.REVOKED
+        assert "is revoked" in (revocation_error(results) or "")
+    assert list((fresh / "crl").iterdir()) == []
+    assert capsys.readouterr().err.count(crl_cache.DISCARDED_WARNING) == 1
