@@ -126,7 +126,10 @@ def _fetch(
 
 
 def _download(url: str, *, timeout: float, session: Any) -> bytes:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:  # e.g. "http://[x" (Invalid IPv6 URL) from a certificate or a base CRL's Freshest CRL
+        raise _CRLFailure(f"invalid CRL URL: {exc}") from exc
     if scheme != "http":
         raise _CRLFailure(f"unsupported scheme: {scheme}. Only supports CRL URL in HTTP protocol")
     try:
@@ -146,13 +149,23 @@ def _download(url: str, *, timeout: float, session: Any) -> bytes:
     return resp.body
 
 
+def _malformed() -> tuple[type[Exception], ...]:
+    """What cryptography raises on a malformed CRL: at load (InvalidVersion is no ValueError) or from the parts it
+    decodes lazily (issuer name, extensions, entry extensions)."""
+    from cryptography import x509 as cx509
+
+    return (ValueError, TypeError, cx509.InvalidVersion, cx509.DuplicateExtension, cx509.UnsupportedGeneralNameType)
+
+
 def _load(der: bytes) -> x509.CertificateRevocationList:
     from cryptography import x509 as cx509
 
     try:
-        return cx509.load_der_x509_crl(der)
-    except ValueError as exc:
+        crl = cx509.load_der_x509_crl(der)
+        _ = crl.issuer, crl.extensions  # decoded on first access: malformed, they fail here, not in the checks
+    except _malformed() as exc:
         raise _CRLFailure(f"failed to parse CRL: {exc}") from exc
+    return crl
 
 
 def _parse_bundle(
@@ -256,7 +269,11 @@ def _lookup(
             continue
         reason: cx509.ReasonFlags | None = None
         invalidity: dt.datetime | None = None
-        for ext in entry.extensions:
+        try:
+            entry_extensions = entry.extensions  # parsed lazily, unlike the rest of the entry (Go fails at parse)
+        except _malformed() as exc:
+            raise _CRLFailure(f"failed to parse CRL: {exc}") from exc
+        for ext in entry_extensions:
             oid = ext.oid.dotted_string
             if oid == _OID_REASON:
                 reason = ext.value.reason

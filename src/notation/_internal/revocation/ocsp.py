@@ -90,7 +90,10 @@ def _ask(
     timeout: float,
     session: Any,
 ) -> Status:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:  # e.g. "http://[x" (Invalid IPv6 URL) in the certificate's AIA
+        raise _OCSPFailure(f"invalid OCSPServer URL: {exc}") from exc
     if scheme != "http":
         raise _OCSPFailure(f"OCSPServer protocol {scheme} is not supported")
     encoded = base64.b64encode(request).decode()
