@@ -1,6 +1,6 @@
 # Hardening (issue 8). atheris is not a project dependency: `.venv/bin/pip install atheris` first.
 PYTHON ?= .venv/bin/python
-FUZZ_TARGETS := jws cose cbor payload signature_manifest trust_policy dn reference layout_reference trust_store_cert signing_chain plugin_response timestamp_response timestamp_token
+FUZZ_TARGETS := jws cose cbor payload signature_manifest trust_policy dn reference layout_reference trust_store_cert signing_chain plugin_response timestamp_response timestamp_token ocsp_response crl
 FUZZ_SHORT_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 1800
 

@@ -5,6 +5,8 @@ that parses) that random bytes never do. Seeds come from two places: the Go-made
 ``/work/shared/interop/v1`` (or ``$NOTATION_INTEROP_DIR``) when present, and artefacts made here with fresh keys:
 signatures through the same code path ``notation sign`` uses, plugin answers as the test plugin
 (``tests/plugin_support``) prints them, and TSA responses from the test TSA (``tests/protocol_servers/tsa.py``).
+OCSP responses and CRLs are the exception to fresh keys: they are built with cryptography's builders for the fixed
+revocation chain of ``fuzz.targets`` at a fixed time, so they are the same bytes in every run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509 import ocsp
+
+    _CRLEntry = tuple[int, x509.ReasonFlags | None, dt.datetime | None]
+    """(serial, reason or None, invalidity date or None)"""
 
 _INTEROP_DEFAULT = Path("/work/shared/interop/v1")
 _TESTS = Path(__file__).resolve().parents[1] / "tests"
@@ -221,6 +234,10 @@ def seeds(target: str) -> list[bytes]:
         return [response for response, _ in _tsa_responses()]
     if target == "timestamp_token":
         return [token for _, token in _tsa_responses() if token is not None]
+    if target == "ocsp_response":
+        return [response for _, response in ocsp_responses()]
+    if target == "crl":
+        return [bundle for _, bundle in crl_bundles()]
     raise KeyError(target)
 
 
@@ -384,3 +401,197 @@ def _tsa_responses() -> tuple[tuple[bytes, bytes | None], ...]:
         granted = tsp.TimeStampResp.load(response) if behaviour.status == "granted" else None
         out.append((response, granted["time_stamp_token"].dump() if granted is not None else None))
     return tuple(out)
+
+
+# --- Revocation: OCSP responses and CRLs for the fixed chain of fuzz.targets (revocation_ca / revocation_leaf) ------
+
+
+@functools.cache
+def ocsp_responses() -> tuple[tuple[str, bytes], ...]:
+    """(what it is, DER OCSPResponse) for the fixed leaf, built with cryptography's OCSPResponseBuilder: good (SHA-1
+    and SHA-256 CertIDs), revoked with an invalidity date, revoked without a reason, unknown, good and revoked from a
+    delegated responder, and a tryLater error. Byte-identical in every run (fixed times, deterministic ECDSA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509 import ocsp
+
+    from fuzz import targets
+
+    now = targets.REVOCATION_NOW
+    good, revoked, unknown = ocsp.OCSPCertStatus.GOOD, ocsp.OCSPCertStatus.REVOKED, ocsp.OCSPCertStatus.UNKNOWN
+    key_compromise = x509.ReasonFlags.key_compromise
+    invalid_since = now - dt.timedelta(days=10)  # after REVOCATION_SIGNING_TIME: a signature made then is OK
+    out = [
+        ("good", _ocsp_response(good)),
+        ("good, SHA-256 CertID", _ocsp_response(good, cert_id_hash=hashes.SHA256())),
+        ("revoked, invalidity date", _ocsp_response(revoked, reason=key_compromise, invalidity_date=invalid_since)),
+        ("revoked, no reason", _ocsp_response(revoked)),
+        ("unknown", _ocsp_response(unknown)),
+        ("good, delegated responder", _ocsp_response(good, delegated=True)),
+        (
+            "revoked, delegated responder, invalidity date",
+            _ocsp_response(revoked, reason=key_compromise, invalidity_date=invalid_since, delegated=True),
+        ),
+    ]
+    unsuccessful = ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.TRY_LATER)
+    out.append(("tryLater", unsuccessful.public_bytes(_der_encoding())))
+    return tuple(out)
+
+
+def _der_encoding() -> Encoding:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER
+
+
+def _ocsp_response(
+    status: ocsp.OCSPCertStatus,
+    *,
+    cert_id_hash: hashes.HashAlgorithm | None = None,
+    reason: x509.ReasonFlags | None = None,
+    invalidity_date: dt.datetime | None = None,
+    delegated: bool = False,
+) -> bytes:
+    """One response about the fixed leaf, signed by the CA (responder by key hash) or by the delegated responder
+    (responder by name, its certificate included)."""
+    from asn1crypto import ocsp as aocsp
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509 import ocsp
+
+    from fuzz import targets
+
+    now = targets.REVOCATION_NOW
+    ca, leaf = targets.revocation_ca(), targets.revocation_leaf()
+    signer = targets.ocsp_delegate() if delegated else ca
+    key = targets.revocation_key("ocsp-delegate" if delegated else "ca")
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=leaf,
+        issuer=ca,
+        algorithm=cert_id_hash or hashes.SHA1(),  # noqa: S303 - the CertID hash notation's requests use
+        cert_status=status,
+        this_update=now - dt.timedelta(minutes=5),
+        next_update=now + dt.timedelta(hours=1),
+        revocation_time=now - dt.timedelta(days=5) if status is ocsp.OCSPCertStatus.REVOKED else None,
+        revocation_reason=reason,
+    )
+    if delegated:
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.NAME, signer).certificates([signer])
+    else:
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer)
+    der = builder.sign(key, hashes.SHA256()).public_bytes(_der_encoding())
+
+    # The builder stamps producedAt with the clock, signs with a random ECDSA nonce and cannot write a
+    # SingleResponse extension (the invalidityDate): fix the first two, add the third, and sign again.
+    response = aocsp.OCSPResponse.load(der)
+    basic = response["response_bytes"]["response"].parsed
+    tbs = aocsp.ResponseData.load(basic["tbs_response_data"].dump())
+    tbs["produced_at"] = now - dt.timedelta(minutes=5)
+    if invalidity_date is not None:
+        single = tbs["responses"][0]
+        single["single_extensions"] = [{"extn_id": "invalidity_date", "critical": False, "extn_value": invalidity_date}]
+    signed = tbs.dump(force=True)
+    fields: dict[str, object] = {
+        "tbs_response_data": aocsp.ResponseData.load(signed),
+        "signature_algorithm": basic["signature_algorithm"],
+        "signature": key.sign(signed, _deterministic_ecdsa()),
+    }
+    if basic["certs"].native:
+        fields["certs"] = basic["certs"]
+    response = aocsp.OCSPResponse(
+        {
+            "response_status": "successful",
+            "response_bytes": {"response_type": "basic_ocsp_response", "response": aocsp.BasicOCSPResponse(fields)},
+        }
+    )
+    return bytes(response.dump())
+
+
+def _deterministic_ecdsa() -> ec.ECDSA:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+
+
+@functools.cache
+def crl_bundles() -> tuple[tuple[str, bytes], ...]:
+    """(what it is, base CRL DER optionally followed by its delta CRL DER) for the fixed leaf, built with
+    cryptography's CertificateRevocationListBuilder: revoked with an invalidity date, on hold, not listed (with a
+    critical issuingDistributionPoint), a base naming a Freshest CRL followed by a delta that releases the hold or
+    revokes, and a delta CRL on its own. Byte-identical in every run."""
+    from cryptography import x509
+
+    from fuzz import targets
+
+    now = targets.REVOCATION_NOW
+    leaf = targets.revocation_leaf().serial_number
+    reasons = x509.ReasonFlags
+    others: list[_CRLEntry] = [
+        (0x1001, reasons.superseded, None),
+        (0x1002, None, None),
+        (0x1003, reasons.ca_compromise, None),
+    ]
+    revoked: list[_CRLEntry] = [(leaf, reasons.key_compromise, now - dt.timedelta(days=10))]
+    hold: list[_CRLEntry] = [(leaf, reasons.certificate_hold, None)]
+    idp = x509.IssuingDistributionPoint(
+        [x509.UniformResourceIdentifier(targets.CRL_URL)], None, True, False, None, False, False
+    )
+    base_with_delta = _crl(5, hold + others, freshest=True)
+    return (
+        ("revoked, invalidity date", _crl(1, others + revoked)),
+        ("on hold", _crl(2, hold)),
+        ("not listed, critical IDP", _crl(3, others, extensions=[(idp, True)])),
+        ("no entries, no extensions", _crl(None, [])),
+        (
+            "on hold in the base, removed in the delta",
+            base_with_delta + _crl(6, [(leaf, reasons.remove_from_crl, None)], delta_of=5, revoked_at_days=1),
+        ),
+        ("not listed in the base, revoked in the delta", _crl(7, others, freshest=True) + _crl(8, revoked, delta_of=7)),
+        ("delta CRL alone", _crl(6, [(leaf, reasons.remove_from_crl, None)], delta_of=5)),
+    )
+
+
+def _crl(
+    number: int | None,
+    entries: list[_CRLEntry],
+    *,
+    delta_of: int | None = None,
+    freshest: bool = False,
+    extensions: list[tuple[x509.ExtensionType, bool]] | None = None,
+    revoked_at_days: int = 3,
+) -> bytes:
+    """A CRL from the fixed CA; ``entries`` are (serial, reason or None, invalidity date or None), revoked
+    ``revoked_at_days`` days before REVOCATION_NOW."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from fuzz import targets
+
+    now = targets.REVOCATION_NOW
+    key = targets.revocation_key("ca")
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(targets.revocation_ca().subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=7))
+    )
+    if number is not None:
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key())
+        builder = builder.add_extension(x509.CRLNumber(number), False).add_extension(aki, False)
+    if delta_of is not None:
+        builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), True)
+    if freshest:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(targets.DELTA_CRL_URL)], None, None, None)
+        builder = builder.add_extension(x509.FreshestCRL([point]), False)
+    for extension, critical in extensions or []:
+        builder = builder.add_extension(extension, critical)
+    for serial, reason, invalidity_date in entries:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial)
+        entry = entry.revocation_date(now - dt.timedelta(days=revoked_at_days))
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), False)
+        if invalidity_date is not None:
+            entry = entry.add_extension(x509.InvalidityDate(invalidity_date.replace(tzinfo=None)), False)
+        builder = builder.add_revoked_certificate(entry.build())
+    crl = builder.sign(key, hashes.SHA256(), ecdsa_deterministic=True)
+    return crl.public_bytes(_der_encoding())

@@ -451,6 +451,216 @@ def timestamp_token(data: bytes) -> None:
     _timestamp_checks(data)
 
 
+# --- Revocation: OCSP responses and CRLs --------------------------------------------------------------------------
+# What an OCSP responder or a CRL distribution point answers is untrusted. Both are checked for one fixed leaf under
+# one fixed CA (keys derived from constants, certificates signed deterministically), at a fixed time, so a seed or
+# a crashing input made by any run replays the same way in every later one.
+
+REVOCATION_NOW = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+"""The verification time of the revocation targets (the seeds are fresh at it)."""
+REVOCATION_SIGNING_TIME = REVOCATION_NOW - dt.timedelta(days=30)
+"""A signing time before the seeds' invalidity dates: a revoked answer with one of those reads as OK."""
+REVOCATION_VALIDITY = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2050, 1, 1, tzinfo=dt.UTC))
+OCSP_URL = "http://ocsp.fuzz.invalid"
+CRL_URL = "http://crl.fuzz.invalid/ca.crl"
+DELTA_CRL_URL = "http://crl.fuzz.invalid/ca-delta.crl"
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@functools.cache
+def revocation_key(role: str) -> Any:
+    """The EC P-256 key of ``role`` (ca, leaf, ocsp-delegate): the same in every run."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    secret = int.from_bytes(hashlib.sha256(f"notation-py fuzz revocation {role}".encode()).digest(), "big")
+    return ec.derive_private_key(secret % (_P256_ORDER - 1) + 1, ec.SECP256R1())
+
+
+def _revocation_cert(role: str, cn: str, serial: int, extensions: list[tuple[Any, bool]]) -> Any:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Notary"),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            ]
+        )
+
+    ca_key = revocation_key("ca")
+    key = revocation_key(role)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name(cn))
+        .issuer_name(name("Fuzz Revocation CA"))
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(REVOCATION_VALIDITY[0])
+        .not_valid_after(REVOCATION_VALIDITY[1])
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if role != "ca":
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+        builder = builder.add_extension(aki, critical=False)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(ca_key, hashes.SHA256(), ecdsa_deterministic=True)
+
+
+@functools.cache
+def revocation_ca() -> Any:
+    """The issuer of the revocation targets: a self-signed CA that may sign certificates and CRLs."""
+    from cryptography import x509
+
+    return _revocation_cert(
+        "ca",
+        "Fuzz Revocation CA",
+        0xCA,
+        [
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+            (x509.KeyUsage(True, False, False, False, False, True, True, False, False), True),
+        ],
+    )
+
+
+@functools.cache
+def revocation_leaf() -> Any:
+    """The certificate whose status the OCSP and CRL targets ask (AIA names OCSP_URL, its CDP CRL_URL)."""
+    from cryptography import x509
+    from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+
+    ocsp = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(OCSP_URL))
+    cdp = x509.DistributionPoint([x509.UniformResourceIdentifier(CRL_URL)], None, None, None)
+    return _revocation_cert(
+        "leaf",
+        "Fuzz Revocation Leaf",
+        0x1EAF,
+        [
+            (x509.KeyUsage(True, False, False, False, False, False, False, False, False), True),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False),
+            (x509.AuthorityInformationAccess([ocsp]), False),
+            (x509.CRLDistributionPoints([cdp]), False),
+        ],
+    )
+
+
+@functools.cache
+def ocsp_delegate() -> Any:
+    """A delegated OCSP responder certificate the CA issued (id-kp-OCSPSigning)."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    return _revocation_cert(
+        "ocsp-delegate",
+        "Fuzz Delegated OCSP Responder",
+        0x0C5B,
+        [
+            (x509.KeyUsage(True, False, False, False, False, False, False, False, False), True),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), False),
+        ],
+    )
+
+
+def ocsp_response(data: bytes) -> None:
+    """One OCSP response for the fixed leaf: parsing, CertID match, signature (by the CA or a delegated responder),
+    freshness and the verdict; a revoked verdict again with a signing time (the invalidity-date rule)."""
+    from notation._internal.revocation import ocsp
+    from notation._internal.revocation.model import Status
+
+    leaf, ca = revocation_leaf(), revocation_ca()
+    try:
+        status = ocsp._evaluate(data, leaf, ca, signing_time=None, now=REVOCATION_NOW)
+    except ocsp._OCSPFailure:
+        return
+    if status is Status.REVOKED:
+        with contextlib.suppress(ocsp._OCSPFailure):
+            ocsp._evaluate(data, leaf, ca, signing_time=REVOCATION_SIGNING_TIME, now=REVOCATION_NOW)
+
+
+def split_crl_bundle(data: bytes) -> tuple[bytes, bytes | None]:
+    """(base CRL, delta CRL or None): the first DER element of ``data`` and whatever follows it."""
+    if len(data) < 2:
+        return data, None
+    first = data[1]
+    if first < 0x80:
+        end = 2 + first
+    elif 0x81 <= first <= 0x84 and len(data) >= 2 + (first & 0x7F):
+        count = first & 0x7F
+        end = 2 + count + int.from_bytes(data[2 : 2 + count], "big")
+    else:
+        return data, None
+    if end >= len(data):
+        return data, None
+    return data[:end], data[end:]
+
+
+class _CannedBody:
+    """``Response.raw`` as revocation.http reads it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def read1(self, size: int, decode_content: bool = False) -> bytes:
+        chunk, self.body = self.body[:size], self.body[size:]
+        return chunk
+
+
+class _CannedResponse:
+    def __init__(self, body: bytes | None) -> None:
+        self.status_code = 404 if body is None else 200
+        self.reason = "Not Found" if body is None else "OK"
+        self.headers: dict[str, str] = {"Content-Type": "application/pkix-crl"}
+        self.raw = _CannedBody(body or b"")
+
+    def close(self) -> None:
+        pass
+
+
+class _CannedCRLSession:
+    """The requests.Session surface revocation.http uses: CRL_URL serves the base CRL, any other URL (a Freshest
+    CRL location the base names) the delta, or 404 without one."""
+
+    def __init__(self, base: bytes, delta: bytes | None) -> None:
+        self.base = base
+        self.delta = delta
+
+    def request(self, method: str, url: str, **kwargs: Any) -> _CannedResponse:
+        return _CannedResponse(self.base if url == CRL_URL else self.delta)
+
+
+def crl(data: bytes) -> None:
+    """A base CRL optionally followed by its delta CRL: the download path (crl.check: parse, Freshest CRL, issuer
+    signature and freshness, delta rules, lookup), the cache path (_parse_bundle), and the lookup rules on whatever
+    parses, signed or not (a CA can sign any entry; the signature check would hide them from mutation)."""
+    from notation._internal.revocation import crl as rcrl
+    from notation._internal.revocation.cache import Bundle
+
+    leaf, ca = revocation_leaf(), revocation_ca()
+    base_der, delta_der = split_crl_bundle(data)
+    rcrl.check(
+        leaf,
+        ca,
+        signing_time=None,
+        now=REVOCATION_NOW,
+        timeout=10.0,
+        cache=None,
+        session=_CannedCRLSession(base_der, delta_der),
+    )  # reports every failure as an Unknown server result, raises nothing
+    with contextlib.suppress(rcrl._CRLFailure):
+        rcrl._parse_bundle(Bundle(base_der, delta_der), ca, now=REVOCATION_NOW)
+    try:
+        base = rcrl._load(base_der)
+        delta = rcrl._load(delta_der) if delta_der is not None else None
+    except rcrl._CRLFailure:
+        return
+    for signing_time in (None, REVOCATION_SIGNING_TIME):
+        with contextlib.suppress(rcrl._CRLFailure):
+            rcrl._lookup(leaf, base, delta, signing_time=signing_time)
+
+
 TARGETS: dict[str, Target] = {
     "jws": jws_envelope,
     "cose": cose_envelope,
@@ -466,5 +676,7 @@ TARGETS: dict[str, Target] = {
     "plugin_response": plugin_response,
     "timestamp_response": timestamp_response,
     "timestamp_token": timestamp_token,
+    "ocsp_response": ocsp_response,
+    "crl": crl,
 }
 """Target name -> function, as ``fuzz/run_atheris.py`` and the hypothesis tests select them."""

@@ -306,11 +306,141 @@ def test_fuzz_structured(name: str) -> None:
         ("timestamp_token", b"\x30\x83\x01\x00\x00" * 1000),
         # atheris: a rejection status with an empty failInfo BIT STRING raised IndexError out of asn1crypto
         ("timestamp_response", base64.b64decode("MBswGQIBAjAQDA5wb2xpY3kgc2F5HQAAAAMAAAA=")),
+        ("ocsp_response", b"\x30\x80" * 50_000),
+        ("ocsp_response", b"\x30\x84\xff\xff\xff\xff"),
+        ("ocsp_response", b"\x30\x83\x01\x00\x00" * 1000),
+        ("crl", b"\x30\x80" * 50_000),
+        ("crl", b"\x30\x84\xff\xff\xff\xff"),
+        ("crl", b"\x30\x00" * 50_000),  # a "base" followed by a long run of empty "deltas"
+        ("crl", b"\x30\x83\x01\x00\x00" * 1000),
+        # The crl inputs below are the base CRL of what atheris found (the delta CRL after it played no part).
+        # atheris: a Freshest CRL URI with a non-IA5 byte; decoding the base CRL's extensions raised ValueError
+        (
+            "crl",
+            base64.b64decode(
+                "MIIBrDCCAVICAQEwCgYIKoZIzj0EAwIwOzELMAkGA1UEBhMCVVMxDzANBgNVBAoMBk5vdGFyeTEbMBkGA1UEAwwSRnV6eiBS"
+                "ZXZvY2F0aW9uIENBFw0yNjAxMDExMTAwMDBaFw0yNjAxMDgxMjAwMDBaMH4wIQICHq8XDTI1MTIyOTEyMDAwMFowDDAKBgNV"
+                "HRUEAwoBBjAhAgIQARcNMjUxMjI5MTIwMDAwWjAMMAoGA1UdFQQDCgEEMBMCAhACFw0yNTEyMjkxMjAwMDBaMCECAhADFw0y"
+                "NTEyMjkxMjAwMDBaMAwwCgYDVR0VBAMKAQKgZjBkMAoGA1UdFAQDAgEFMB8GA1UdIwQYMBaAFAUUC+5quoj+DoeEwl0gmmg2"
+                "0lhJMDUGA1UdLgQuMCwwKqAooCaGJGh0dHA6Ly9jcmwuZnV6ei5pbnZhbGlkL2NhLWRlbHRhLmONbDAKBggqhkjOPQQDAgNI"
+                "ADBFAiBSicgb3yHf4JwpRUkIJe9gMGoCAQEwCgYIKoZIzj0EAwIwOzELMAkGA1UEBhMCVVMxDzANBgNVBAoMBk5v/I0js8RV"
+            ),
+        ),
+        # atheris: an issuer countryName whose value has an APPLICATION tag; decoding the issuer raised ValueError
+        (
+            "crl",
+            base64.b64decode(
+                "MIIBrDCCAVICAQEwCgYIKoZIzj0EAwIwOzELMAkGA1UEBkECVVMxDzANBgNVBAoMBk5vdGFyeTEbMBkGA1UEAwwSRnV6eiBS"
+                "ZXZvY2F0aW9uIENBFw0yNjAxMDExMTAwMDBaFw0yNjAxMDgxMjAwMDBaMH4wIQICHq8XDTI1MTIyOTEyMDAwMFowDDAKBgNV"
+                "HRUEAwoBBjAhAgIQARcNMjUxMjI5MTIwMDAwWjAMMAoGA1UdFQQDCgEEMBMCAhACFw0yNTEyMjkxMjAwMDBaMCECAhADFw0y"
+                "NTEyMjkxMjAwMDBaMAwwCgYDVR0VBAMKAQKgZjBkMAoGA1UdFAQDAgEFMB8GA1UdIwQYMBaAFAUUC+5quoj+DoeEwl0gmmg2"
+                "0lhJMDUGA1UdLgQuMCwwKqAooCaGJGh0dHA6Ly9jcmwuZnV6ei5pbnZhbGlkL2NhLWRlbHRhLmNybDAKBggqhkjOPQQDAgNI"
+                "ADBFAiBSicgb3yHf4JwpRUkIJe9gJGZ/aOS0k2jfazj44MYv4AIhAJT/yn/SN5Kc5eSyAVUkTSlmM9a+hX1Hk7Ps/I0js8RV"
+            ),
+        ),
+        # atheris: an issuer attribute (title) holding a BIT STRING; cryptography's NameAttribute raised TypeError
+        (
+            "crl",
+            base64.b64decode(
+                "MIIBrDCCAVICAQEwCgYIKoZIzj0EAwIwOzELMAkGA1UEBhMCVVMxDzANBgNVBAoMBk5vdGFyeTEbMBkGA1UEDAMSRnV6eiBS"
+                "ZXZvY2F0aW9uIENBFw0yNjAxMDExMTAwMDBaFw0yNjAxMDgxMjAwMDBaMH4wIQICHq8XDTI1MTIyOTEyMDAwMFowDDAKBgNV"
+                "HRUEAwoBBjAhAgIQARcNMjUxMjI5MTIwMDAwWjAMMAoGA1UdFQQDCgEEMBMCAhACFw0yNTEyMjkxMjAwMDFaMCECAhADFw0y"
+                "NTEyMjkxMjAwMDBaMAwwCgYDVR0VBAMKAQKgZjBkMAoGA1UdFAQDAgEFMB8GA1UdIwQYMBaAFAUUC+5quoj+DoeEwl0gmmg2"
+                "0lhJMDUGA1UdLgQuMCwwKqAooCaGJGh0dHA6Ly9jcmwuZnV6ei5pbnZhbGlkL2NhLWRlbHRhLmNybDAKBggqhkjOPQQDAgNI"
+                "ADBFAiBSicgb3yHf4JwpRUkIJe9gMGoCAQEwCgYIKoZIzj0EAwIwOzELMAkGA1UEBhMCVVMxDzANBgNVBAoMBk5v/I0js8RV"
+            ),
+        ),
+        # atheris: CRL version 40; load_der_x509_crl raised InvalidVersion (not a ValueError)
+        (
+            "crl",
+            base64.b64decode(
+                "MIIBrDCCAVICASgwCgYIKoZIzj0EAwIwOzELMAkGA1UEBhMCVVMxDzANBgNVBAoMBk5vdGFyeTEbMBkGA1UEAwwSRnV6eiBS"
+                "ZXZvY2F0aW9uIENBFw0yNjAxMDExMTAwMDBaFw0yNjAxMDgxMjAwMDBaMH4wIQICHq8XDTI1MTIyOTEyMDAwMFowDDAKBgNV"
+                "HRUEAwoBBjAhAgIQARcNMjUxMjI5MTIwMDAwWjAMMAoGA1UdFQQDCgEEMBMCAhACFw0yNTEyMjkxMjAwMDBaMCECAhADFw0y"
+                "NTEyMjkxMjAwMDBaMAwwCgYDVR0VBAMKAQKgZjBkMAoGA1UdFAQDAgEFMB8GA1UdIwQYMBaAFAUUC+5quoj+DoeEwl0gmmg2"
+                "0lhJMDUGA1UdLgQuMCwwKqAooCaGJGh0dHA6Ly9jcmwuZnV6ei5pbnZhbGlkL2NhLWRlbHRhLmNybDAKBggqhkjOPQQDAgNI"
+                "ADBFAiBSicgb3yHf4JwpRUkIJe9gJGZ/aOS0k2jfazj44MYv4AIhAJT/yn/SN5Kc5eSyAVUkTSlmM9a+hX1Hk7Ps/I0js8RV"
+            ),
+        ),
+        # atheris: Freshest CRL URL "http://crl.f]zz.invalid/..."; urlsplit raised ValueError (Invalid IPv6 URL)
+        (
+            "crl",
+            base64.b64decode(
+                "MIIBiDCCAS8CAQEwCgYIKoZIzj0EAwIwOzELMAkGA1UEBhMCVVMxDzANBgNVBAoMBk5vdGFyeTEbMBkGA1UEAwwSRnV6eiBS"
+                "ZXZvY2F0aW9uIENBFw0yNjAxMDExMTAwMDBaFw0yNjAxMDgxMjAwMDBaMFswIQICEAEXDTI1MTIyOTEyMDAwMFowDDAKBgNV"
+                "HRUEAwoBBDATAgIQAhcNMjUxMjI5MTIwMDAwWjAhAgIQAxcNMjUxMjI5MTIwMDAwWjAMMAoGA1UdFQQDCgECoGYwZDAKBgNV"
+                "HRQEAwIBBzAfBgNVHSMEGDAWgBQFFAvuarqI/g6HhMJdIJpoNtJYSTA1BgNVHS4ELjAsMCqgKKAmhiRodHRwOi8vY3JsLmZd"
+                "enouaW52YWxpZC9jYS1kZWx0YS5jcmwwCgYIKoZIzj0EAwIDRwAwRAIgeGsj0HfRP1wGhRS51OYt3xaKv0cyug7a4tnmD+z8"
+                "zQgCIDG/NWnH+Eg/470HH+paZwxnAWBgl4v7oj62lgl4+Wyh"
+            ),
+        ),
     ],
 )
 def test_hostile_shapes(name: str, data: bytes) -> None:
     """Deep nesting, huge declared lengths and long runs: typed errors, no RecursionError/MemoryError/hang."""
     TARGETS[name](data)
+
+
+_OCSP_VERDICTS = {
+    "good": ("OK", "OK"),
+    "good, SHA-256 CertID": ("OK", "OK"),
+    "revoked, invalidity date": ("Revoked", "OK"),
+    "revoked, no reason": ("Revoked", "Revoked"),
+    "unknown": ("Unknown", "Unknown"),
+    "good, delegated responder": ("OK", "OK"),
+    "revoked, delegated responder, invalidity date": ("Revoked", "OK"),
+    "tryLater": ("ocsp: error from server: try_later", "ocsp: error from server: try_later"),
+}
+_CRL_VERDICTS = {
+    "revoked, invalidity date": ("Revoked", "OK"),
+    "on hold": ("Revoked", "Revoked"),
+    "not listed, critical IDP": ("OK", "OK"),
+    "no entries, no extensions": ("OK", "OK"),
+    "on hold in the base, removed in the delta": ("OK", "OK"),
+    "not listed in the base, revoked in the delta": ("Revoked", "OK"),
+    "delta CRL alone": ("OK", "OK"),
+}
+
+
+def test_revocation_seeds_reach_every_verdict() -> None:
+    """The OCSP and CRL seeds pass parsing, the signature and freshness checks and end in the verdict each stands
+    for (without, then with a signing time before the invalidity date): mutations start from deep states."""
+    from fuzz.targets import (
+        REVOCATION_NOW,
+        REVOCATION_SIGNING_TIME,
+        _CannedCRLSession,
+        revocation_ca,
+        revocation_leaf,
+        split_crl_bundle,
+    )
+
+    from notation._internal.revocation import crl, ocsp
+
+    leaf, ca = revocation_leaf(), revocation_ca()
+
+    def ocsp_verdict(body: bytes, signing_time: dt.datetime | None) -> str:
+        try:
+            return ocsp._evaluate(body, leaf, ca, signing_time=signing_time, now=REVOCATION_NOW).value
+        except ocsp._OCSPFailure as exc:
+            return str(exc)
+
+    def crl_verdict(bundle: bytes, signing_time: dt.datetime | None) -> str:
+        session = _CannedCRLSession(*split_crl_bundle(bundle))
+        status, servers = crl.check(
+            leaf, ca, signing_time=signing_time, now=REVOCATION_NOW, timeout=10.0, cache=None, session=session
+        )
+        assert [s.error for s in servers] == [None]
+        return status.value
+
+    ocsp_seen = {
+        name: (ocsp_verdict(d, None), ocsp_verdict(d, REVOCATION_SIGNING_TIME))
+        for name, d in fuzz_seeds.ocsp_responses()
+    }
+    crl_seen = {
+        name: (crl_verdict(d, None), crl_verdict(d, REVOCATION_SIGNING_TIME)) for name, d in fuzz_seeds.crl_bundles()
+    }
+    assert ocsp_seen == _OCSP_VERDICTS
+    assert crl_seen == _CRL_VERDICTS
 
 
 # --- What the plugin and timestamp targets found: each input rebuilt from a seed, now a typed error -------------
@@ -449,6 +579,86 @@ def test_found_ocsp_responder_certificate_with_invalid_version() -> None:
     bad = _replace_once(der, b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x07")
     with pytest.raises(ocsp._OCSPFailure, match=r"^ocsp: malformed response: malformed certificate"):
         ocsp._evaluate(body.replace(der, bad), leaf.cert, root.cert, signing_time=None, now=now)
+
+
+def _crl_with_entry_extension(extension: Any) -> bytes:
+    """A CRL the fuzz CA signed whose entry for the fuzz leaf carries ``extension``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from fuzz.targets import REVOCATION_NOW, revocation_ca, revocation_key, revocation_leaf
+
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(revocation_leaf().serial_number)
+        .revocation_date(REVOCATION_NOW - dt.timedelta(days=1))
+        .add_extension(extension, False)
+        .build()
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(revocation_ca().subject)
+        .last_update(REVOCATION_NOW - dt.timedelta(hours=1))
+        .next_update(REVOCATION_NOW + dt.timedelta(days=1))
+        .add_revoked_certificate(entry)
+        .sign(revocation_key("ca"), hashes.SHA256())
+    )
+    return crl.public_bytes(Encoding.DER)
+
+
+@pytest.mark.parametrize(
+    ("oid", "value", "error"),
+    [
+        ("2.5.29.21", b"\x0a\x01\x07", "Unsupported reason code: 7"),  # reasonCode 7 is unassigned: ValueError
+        ("2.5.29.29", b"\x30\x04\xa3\x02\x30\x00", "x400Address/EDIPartyName are not supported types"),
+    ],
+)
+def test_found_crl_entry_with_a_malformed_extension(oid: str, value: bytes, error: str) -> None:
+    """Review while fixing the crl target's finds: cryptography decodes an entry's extensions only when asked, so a
+    CA-signed CRL whose entry for the certificate holds a malformed reasonCode (ValueError) or certificateIssuer
+    (UnsupportedGeneralNameType) raised out of crl.check; it is now a parse failure, the status Unknown."""
+    from cryptography import x509
+    from fuzz.targets import CRL_URL, REVOCATION_NOW, TARGETS, _CannedCRLSession, revocation_ca, revocation_leaf
+
+    from notation._internal.revocation import crl
+    from notation._internal.revocation.model import ServerResult, Status
+
+    body = _crl_with_entry_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value))
+    status, servers = crl.check(
+        revocation_leaf(),
+        revocation_ca(),
+        signing_time=None,
+        now=REVOCATION_NOW,
+        timeout=10.0,
+        cache=None,
+        session=_CannedCRLSession(body, None),
+    )
+    assert (status, servers) == (
+        Status.UNKNOWN,
+        [ServerResult(CRL_URL, Status.UNKNOWN, f"failed to parse CRL: {error}")],
+    )
+    TARGETS["crl"](body)
+
+
+def test_found_revocation_url_that_urlsplit_rejects() -> None:
+    """atheris (crl: a base CRL's Freshest CRL URL) and the same step for the certificate's own CDP and AIA URLs:
+    a URL urlsplit rejects ("http://[x": Invalid IPv6 URL) raised ValueError out of crl.check and ocsp.check."""
+    from notation._internal.revocation import crl, ocsp
+    from notation._internal.revocation.model import ServerResult, Status
+    from support import pki
+
+    bad = "http://[x"
+    root = pki.root_ca("Fuzz URL Root", key_kind="ec256", key_usage=pki.CA_KU_WITH_CRL)
+    leaf = pki.issue("leaf", key_kind="ec256", issuer=root, extra_extensions=pki.revocation_urls([bad], [bad]))
+    now = dt.datetime.now(dt.UTC)
+    assert ocsp.check(leaf.cert, root.cert, signing_time=None, now=now, timeout=1.0) == (
+        Status.UNKNOWN,
+        [ServerResult(bad, Status.UNKNOWN, "invalid OCSPServer URL: Invalid IPv6 URL")],
+    )
+    assert crl.check(leaf.cert, root.cert, signing_time=None, now=now, timeout=1.0, cache=None) == (
+        Status.UNKNOWN,
+        [ServerResult(bad, Status.UNKNOWN, "invalid CRL URL: Invalid IPv6 URL")],
+    )
 
 
 def _generate_signature_answer(edit: Callable[[bytes], bytes]) -> bytes:
