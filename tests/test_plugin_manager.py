@@ -381,6 +381,9 @@ def test_plg81_install_from_https_url(manager: PluginManager, tmp_path: Path, mo
         server.routes["/downgrade"] = (302, b"", {"Location": "http://127.0.0.1:1/web.zip"})
         with pytest.raises(PluginInstallError, match=r"only the HTTPS scheme is supported"):
             manager.install_from_url(f"{server.base_url}/downgrade", digest)
+        server.routes["/broken"] = (302, b"", {"Location": "https://[x/web.zip"})
+        with pytest.raises(PluginInstallError, match=r"/broken\": invalid redirect location: Invalid IPv6 URL$"):
+            manager.install_from_url(f"{server.base_url}/broken", digest)
         assert "/web.zip" in server.hits
 
 

@@ -28,6 +28,7 @@ from notation._internal.registry.credentials import (
 from notation._internal.registry.login import STORE_NOT_SET_UP_WARNING
 from notation.errors import AuthenticationError, ConfigError, NotationError, RegistryError
 from registry_support import FAST, State, push_image, repo, running, sign_into
+from registry_support.server import Handler, Hook
 
 HELPER = """#!{python}
 import json, os, sys
@@ -320,3 +321,54 @@ def test_cli32_https_with_local_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             repo(server).resolve("v1")
         monkeypatch.setenv(variable, str(ca_file))
         assert repo(server).resolve("v1") == subject
+
+
+def _bad_realm(realm: str) -> Hook:
+    def answer(handler: Handler, method: str, name: str, kind: str, ref: str) -> bool:
+        handler.send(401, b"", {"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'})
+        return True
+
+    return answer
+
+
+def _referrers_link(link: str) -> Hook:
+    index = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+
+    def answer(handler: Handler, method: str, name: str, kind: str, ref: str) -> bool:
+        if kind != "referrers":
+            return False
+        handler.send(200, index, {"Content-Type": "application/vnd.oci.image.index.v1+json", "Link": link})
+        return True
+
+    return answer
+
+
+def _redirect(location: str) -> Hook:
+    def answer(handler: Handler, method: str, name: str, kind: str, ref: str) -> bool:
+        handler.send(302, b"", {"Location": location})
+        return True
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("hook", "error", "message"),
+    [
+        (_redirect("http://[x/v2/app/manifests/v1"), RegistryError, r": invalid redirect location: Invalid IPv6 URL$"),
+        (_bad_realm("http://[x/token"), AuthenticationError, r"^invalid bearer token realm 'http://\[x/token' from "),
+        (_bad_realm("http://127.0.0.1:99999/t"), AuthenticationError, r"^invalid bearer token realm 'http://127\."),
+        (_bad_realm("ftp://h/t"), AuthenticationError, r"^invalid bearer token realm 'ftp://h/t' from "),
+        (_referrers_link('<http://[x/v2/next>; rel="next"'), RegistryError, r"sent an invalid URL 'http://\[x/v2/"),
+    ],
+)
+def test_cli34_unparsable_registry_urls_are_typed_errors(hook: Hook, error: type[Exception], message: str) -> None:
+    """A registry's Location, challenge realm and Link header are untrusted: an unparsable URL (urllib's "Invalid
+    IPv6 URL", a port out of range) is the registry's error in one line, not a ValueError out of the client."""
+    state = State()
+    with running(state) as server:
+        subject = push_image(server)
+        state.hook = hook
+        store = repo(server, client=RegistryClient(insecure=True, options=FAST))
+        with pytest.raises(error, match=message):
+            store.resolve(subject.digest)
+            list(store.list_signatures(subject))

@@ -53,6 +53,8 @@ def download(
         raise PluginError(f'GET "{url}": stopped after {MAX_REDIRECTS} redirects')
     except requests.RequestException as exc:
         raise PluginError(f'GET "{current}": {type(exc).__name__}: {_short(exc)}') from exc
+    except ValueError as exc:  # the URL was checked before; requests and urljoin parse the server's Location
+        raise PluginError(f'GET "{current}": invalid redirect location: {exc}') from None
     finally:
         session.close()
 

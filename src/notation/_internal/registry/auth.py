@@ -190,7 +190,11 @@ class Authenticator:
         return token
 
     def _fetch_token(self, registry: str, bearer: _Bearer, scopes: list[str]) -> str:
-        realm = urlsplit(bearer.realm)
+        try:
+            realm = urlsplit(bearer.realm)
+            _ = realm.port
+        except ValueError:  # the registry's challenge is untrusted input ("Invalid IPv6 URL", port out of range)
+            raise AuthenticationError(f"invalid bearer token realm {bearer.realm!r} from {registry}") from None
         if realm.scheme not in ("http", "https") or not realm.netloc:
             raise AuthenticationError(f"invalid bearer token realm {bearer.realm!r} from {registry}")
         realm_name = f"{realm.scheme}://{realm.netloc}{realm.path}"

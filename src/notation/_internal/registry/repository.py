@@ -107,8 +107,11 @@ class RegistryRepository:
 
     def _same_origin(self, url: str, base: str) -> str:
         """Resolve ``url`` against ``base``; a URL on another origin is refused (credentials would follow it)."""
-        absolute = urljoin(base, url)
-        want, got = urlsplit(base), urlsplit(absolute)
+        try:
+            absolute = urljoin(base, url)
+            want, got = urlsplit(base), urlsplit(absolute)
+        except ValueError as exc:  # a Link or Location header is untrusted input ("Invalid IPv6 URL")
+            raise RegistryError(f"registry {self._registry} sent an invalid URL {url!r}: {exc}") from None
         if (want.scheme, want.netloc) != (got.scheme, got.netloc):
             raise RegistryError(f"registry {self._registry} redirected to another origin: {got.scheme}://{got.netloc}")
         return absolute

@@ -170,6 +170,8 @@ class Transport:
                 raise RegistryError(f"{method} {_safe_url(url)}: {_reason(exc)}") from None
             except requests.exceptions.RequestException as exc:
                 raise RegistryError(f"{method} {_safe_url(url)}: {_reason(exc)}") from None
+            except ValueError as exc:  # requests parses the registry's Location when following a redirect
+                raise RegistryError(f"{method} {_safe_url(url)}: invalid redirect location: {exc}") from None
             if self.on_request is not None:
                 self.on_request(method, _safe_url(url), response.status_code)
             if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
@@ -209,12 +211,16 @@ def _safe_url(url: str) -> str:
     """The URL without any userinfo or query string (token requests carry scopes there, never secrets; be safe)."""
     from urllib.parse import urlsplit, urlunsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port out of range from a registry's realm or Location: name nothing that may be secret
+        return "<invalid URL>"
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if port:
+        host = f"{host}:{port}"
     if ":" in (parts.hostname or "") and not host.startswith("["):
-        host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+        host = f"[{parts.hostname}]" + (f":{port}" if port else "")
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
