@@ -239,3 +239,16 @@ def test_launcher_is_installable_and_listed_by_notation_host(tmp_path: Path) -> 
     assert [(r.name, r.version, r.capabilities, r.error) for r in rows] == [
         ("azure-kv", "1.2.1", ("SIGNATURE_GENERATOR.RAW",), None)
     ]
+
+
+def test_azkv05_unparsable_authority_host_is_a_validation_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AZURE_AUTHORITY_HOST is read before any credential is built: a value urllib cannot parse is named in one
+    VALIDATION_ERROR line, not a bare ValueError."""
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://[x")
+    request = {"contractVersion": "1.0", "keyId": "https://v.vault.azure.net/keys/k/1"}
+    code, out, err = _run(["describe-key"], request, monkeypatch)
+    assert code == 1 and out == ""
+    assert json.loads(err) == {
+        "errorCode": "VALIDATION_ERROR",
+        "errorMessage": "Invalid AZURE_AUTHORITY_HOST 'https://[x': Invalid IPv6 URL",
+    }

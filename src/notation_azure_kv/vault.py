@@ -68,7 +68,10 @@ def _private_authority() -> bool:
     value = os.environ.get("AZURE_AUTHORITY_HOST", "").strip()
     if not value:
         return False
-    host = (urlparse(value if "://" in value else f"https://{value}").hostname or "").lower()
+    try:
+        host = (urlparse(value if "://" in value else f"https://{value}").hostname or "").lower()
+    except ValueError as exc:
+        raise PluginFailure(VALIDATION_ERROR, f"Invalid AZURE_AUTHORITY_HOST {value!r}: {exc}") from None
     return host not in _PUBLIC_AUTHORITIES
 
 
