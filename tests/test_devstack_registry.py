@@ -6,10 +6,12 @@ OCI-Filters-Applied, pagination), REF-02 (NAME_UNKNOWN vs. unsupported API), REF
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -459,3 +461,33 @@ def test_put_by_digest_with_tag_parameters(registry: RegistryServer, s: requests
     r = s.put(f"{registry.url}/v2/app/manifests/{desc['digest']}", params={"tag": "../x"}, data=body,
               headers={"Content-Type": OCI_MANIFEST})
     assert r.status_code == 400 and _error_code(r) == "TAG_INVALID"
+
+
+def test_restart_sweeps_a_dead_writers_leftovers_but_not_a_live_ones(tmp_path: Path, s: requests.Session) -> None:
+    """Issue 8 (kill -9 mid-write): temp files older than an hour and upload sessions older than a week are
+    removed when the registry starts; younger ones (a second server on the same root may own them) stay, and
+    stored content is untouched."""
+    root = tmp_path / "root"
+    with RegistryServer(root) as srv:
+        blob = b"kept"
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        r = s.post(f"{srv.url}/v2/app/blobs/uploads/?digest={digest}", data=blob)
+        assert r.status_code == 201
+        stale_upload = s.post(f"{srv.url}/v2/app/blobs/uploads/").headers["Location"].rsplit("/", 1)[-1]
+        live_upload = s.post(f"{srv.url}/v2/app/blobs/uploads/").headers["Location"].rsplit("/", 1)[-1]
+    hour_ago, week_ago = 3600 + 60, 7 * 24 * 3600 + 60
+    old_blob_temp = root / "tmp" / "blob-dead"
+    old_atomic_temp = root / "repositories" / "app" / ".tmp-dead"
+    live_temp = root / "tmp" / "blob-live"
+    for path in (old_blob_temp, old_atomic_temp, live_temp):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+    now = time.time()
+    for path, age in ((old_blob_temp, hour_ago), (old_atomic_temp, hour_ago),
+                      (root / "uploads" / stale_upload / "data", week_ago)):
+        os.utime(path, (now - age, now - age))
+    with RegistryServer(root) as srv:
+        assert not old_blob_temp.exists() and not old_atomic_temp.exists()
+        assert not (root / "uploads" / stale_upload).exists()
+        assert live_temp.exists() and (root / "uploads" / live_upload / "data").exists()
+        assert s.get(f"{srv.url}/v2/app/blobs/{digest}").content == blob

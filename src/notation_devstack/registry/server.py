@@ -174,6 +174,7 @@ class RegistryServer:
         if self._httpd is not None:
             return self
         cls = _IPv6Server if ":" in self._bind[0] else _HTTPServer
+        self.storage.sweep()
         httpd = cls(self._bind, RegistryHandler)
         self._httpd = httpd
         self._port = int(httpd.server_address[1])

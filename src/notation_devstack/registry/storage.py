@@ -12,6 +12,9 @@ Layout under the root (repository names are spec-validated, so their components 
     uploads/<id>/{data,repo}                              upload sessions
     tmp/                                                  temp files, renamed into place when complete
 
+A process killed mid-write leaves its temp files behind (never under a digest name); :meth:`Storage.sweep` removes
+them, and abandoned upload sessions, once they are old enough that no live writer can still own them.
+
 Every write is a temp file, fsync and ``os.replace``, so readers never see half a file; one file per referrer
 means concurrent pushes of referrers to one subject cannot lose each other's entries.
 """
@@ -25,6 +28,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +39,10 @@ from notation_devstack.registry import errors, grammar, manifests
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 DEFAULT_MAX_BLOB_SIZE = 1024 * 1024 * 1024
+TEMP_FILE_MAX_AGE = 3600.0
+"""Seconds after which a temp file is a dead writer's leftover."""
+UPLOAD_MAX_AGE = 7 * 24 * 3600.0
+"""Seconds an untouched upload session is kept (the CNCF distribution registry's purge age, 168 h)."""
 _UPLOAD_ID_LEN = 32
 
 
@@ -82,6 +90,36 @@ class Storage:
         self.max_manifest_size = max_manifest_size
         for sub in ("blobs", "repositories", "uploads", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def sweep(self, *, temp_age: float = TEMP_FILE_MAX_AGE, upload_age: float = UPLOAD_MAX_AGE) -> int:
+        """Remove temp files older than ``temp_age`` and upload sessions untouched for ``upload_age`` seconds.
+
+        Run at start-up: a temp file is written and renamed within one request, so an hour-old one belongs to a
+        process that died; ages (not "everything") keep a second server on the same root safe. Returns the count.
+        """
+        now = time.time()
+        removed = 0
+
+        def old(path: Path, age: float) -> bool:
+            try:
+                return now - path.lstat().st_mtime > age
+            except OSError:
+                return False
+
+        temps = [*(self.root / "tmp").iterdir()]
+        for top in ("blobs", "repositories"):
+            temps += (self.root / top).rglob(".tmp-*")
+        for path in temps:
+            if path.is_file() and not path.is_symlink() and old(path, temp_age):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        for session in (self.root / "uploads").iterdir():
+            data = session / "data"
+            if session.is_dir() and not session.is_symlink() and old(data if data.exists() else session, upload_age):
+                shutil.rmtree(session, ignore_errors=True)
+                removed += 1
+        return removed
 
     # ----- paths -------------------------------------------------------------------------------------------
     def _repo(self, name: str) -> Path:
