@@ -204,3 +204,26 @@ def test_persistence_across_restart(tmp_path: Path) -> None:
         r = requests.get(f"{second.url}/keys/persist?api-version=7.5", verify=str(second.ca_cert_path),
                          headers={"Authorization": f"Bearer {other}"}, timeout=10)
         assert r.status_code == 403
+
+
+def test_state_store_sweeps_old_temp_files_only(tmp_path: Path) -> None:
+    """Issue 8 (kill -9 mid-write): an atomic_write temp file older than an hour (it may hold a private key) is
+    removed when the state store opens; a young one (a live writer's) and every real file stay."""
+    import time
+
+    from notation_devstack.vault.store import StateStore
+
+    StateStore(tmp_path)
+    keys = tmp_path / "vaults" / "v" / "keys" / "k"
+    keys.mkdir(parents=True)
+    real = keys / "1.pem"
+    real.write_bytes(b"real")
+    dead, live = keys / ".1.pem.dead0001", tmp_path / "vaults" / "v" / ".vault.json.live0001"
+    dead.write_bytes(b"-----BEGIN PRIVATE KEY-----")
+    live.write_bytes(b"{")
+    stale = time.time() - 3600 - 60
+    os.utime(dead, (stale, stale))
+    os.utime(real, (stale, stale))
+    StateStore(tmp_path)
+    assert not dead.exists()
+    assert live.exists() and real.exists() and (tmp_path / "emulator.json").exists()

@@ -10,7 +10,9 @@ Layout (all written atomically, temp file + ``os.replace``; private material wit
     <state>/vaults/<vault>/vault.json     access policies and the public side of keys, certificates, secrets
     <state>/vaults/<vault>/keys/<name>/<version>.pem   private keys: never sent anywhere
 
-The server keeps the documents in memory and rewrites a vault's file after each change, under one lock.
+The server keeps the documents in memory and rewrites a vault's file after each change, under one lock. Temp files
+(``.<name>.<random>``, possibly holding a private key) left by a killed process are removed when the store opens,
+once older than an hour, so no live writer of a second process can own them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 import threading
 import time
@@ -34,6 +37,7 @@ DEFAULT_PRINCIPAL = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 DEFAULT_VAULT = "devstack-vault"
 DEFAULT_APPID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # the Azure CLI's public client id
 MAX_STATE_BYTES = 64 * 1024 * 1024
+TEMP_FILE_MAX_AGE = 3600.0
 
 _VAULT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 
@@ -53,6 +57,22 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def sweep_temp_files(root: Path, max_age: float = TEMP_FILE_MAX_AGE) -> int:
+    """Remove :func:`atomic_write` temp files older than ``max_age`` seconds under ``root``; returns the count."""
+    cutoff = time.time() - max_age
+    removed = 0
+    for path in root.rglob(".*.*"):
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def read_json(path: Path) -> Any:
@@ -109,6 +129,7 @@ class StateStore:
         if not admin.exists():
             atomic_write(admin, secrets.token_urlsafe(32).encode(), mode=0o600)
         self.admin_token = admin.read_text().strip()
+        sweep_temp_files(self.root)
 
     @property
     def tenant_id(self) -> str:
