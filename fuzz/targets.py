@@ -225,11 +225,6 @@ def plugin_sign_request() -> Any:
 @functools.cache
 def _plugin_harness() -> tuple[Any, Any, Any]:
     """(plugin class answering with canned output, metadata with every capability, signature naming the plugin)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
     from notation._internal.envelope.codec import sign_envelope, verify_integrity
     from notation._internal.envelope.local_signer import LocalSigner
     from notation._internal.envelope.model import (
@@ -264,21 +259,10 @@ def _plugin_harness() -> tuple[Any, Any, Any]:
             *protocol.VERIFIER_CAPABILITIES,
         ),
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz verification subject")])
+    from fuzz.seeds import _self_signed
+
+    key, cert = _self_signed("ec")  # CN=fuzz seed ec: the identity the verify-signature call trusts
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
     request = SignRequest(
         payload=plugin_sign_payload(),
         payload_content_type=NOTARY_PAYLOAD,
@@ -359,7 +343,7 @@ def plugin_response(data: bytes) -> None:
             run_plugin_verification(
                 resolved,
                 info,
-                trusted_identities=["x509.subject: CN=fuzz verification subject"],
+                trusted_identities=["x509.subject: C=US, ST=WA, O=Notary, CN=fuzz seed ec"],
                 authenticity_action=authenticity,
                 revocation_action=revocation,
                 plugin_config={"k": "v"},
