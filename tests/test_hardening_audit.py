@@ -553,3 +553,37 @@ def test_cli06_credentials_never_appear_in_output_or_logs(
         assert secret not in text, f"secret leaked: {secret[:6]}…"
     for value in _HEADER_VALUE.findall(text):
         assert value.strip("\"'") == "*****"
+
+
+# --- plain-HTTP warnings (notaryproject/notation#623: --plain-http renamed --insecure-registry, help warns) ---------
+
+
+@pytest.mark.parametrize("command", ["sign", "verify", "list", "inspect", "login"])
+def test_notation_623_insecure_registry_help_warns(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """Every command that talks to a registry names the plain-HTTP opt-in as insecure, in Go's words (CLI-32)."""
+    code, out, _ = _cli(capsys, command, "--help")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "--insecure-registry" in line)
+    assert line.split("--insecure-registry", 1)[1].strip() == (
+        "use HTTP protocol while connecting to registries. Should be used only for testing"
+    )
+
+
+def test_cli32_credentials_never_go_over_plain_http_without_the_opt_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A plain-HTTP registry on a host that is not ``localhost:<port>`` is reached over HTTPS only: without
+    --insecure-registry the command fails in one line and the registry never sees a request, let alone the
+    password; with the opt-in the same credentials work (so the refusal is about the scheme, not the login)."""
+    state = State(auth="basic", users={_USER: _PASSWORD})
+    with running(state) as server:
+        subject = push_image(server)
+        state.requests.clear()
+        ref = f"{server.address}/app@{subject.digest}"
+        code, out, err = _cli(capsys, "ls", "-u", _USER, "-p", _PASSWORD, ref)
+        assert code == 1 and out == ""
+        assert err.count("\n") == 1 and err.startswith("Error: ") and _PASSWORD not in err
+        assert state.requests == []
+        code, _, err = _cli(capsys, "ls", "--insecure-registry", "-u", _USER, "-p", _PASSWORD, ref)
+        assert code == 0, err
+        assert "basic" in {r.auth for r in state.requests}
