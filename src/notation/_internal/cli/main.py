@@ -100,9 +100,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def _quiet_library_warnings() -> None:
+    """Go parses a zero serial number silently; cryptography warns (several lines) each time one is read. The
+    CLI's stderr carries one-line messages only. Negative serials are refused when certificates are parsed."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"Parsed a serial number which wasn't positive")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``notation`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _quiet_library_warnings()
     stdout, stderr = sys.stdout, sys.stderr
     parsed: dict[str, object] = {}
     try:

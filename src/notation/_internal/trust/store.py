@@ -143,8 +143,9 @@ def _load_der(der: bytes) -> x509.Certificate:
 
     try:
         return parse_der_certificate(der)
-    except ValueError:
-        raise CertificateFileError("x509: malformed certificate") from None
+    except ValueError as exc:  # Go's specific x509 messages pass through; every other problem is its generic one
+        message = str(exc) if str(exc).startswith("x509: ") else "x509: malformed certificate"
+        raise CertificateFileError(message) from None
 
 
 def _read_file(path: Path) -> bytes:

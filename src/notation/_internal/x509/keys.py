@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +73,10 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
 
     from cryptography.hazmat.primitives.serialization import Encoding
 
+    with _quiet_loading():  # cryptography warns when the serial is read, not when the certificate is loaded
+        negative = cert.serial_number < 0
+    if negative:  # Go 1.23+ (notation 1.3) refuses these by default; zero it accepts
+        raise ValueError("x509: negative serial number")  # Go's own message, kept whole by callers
     try:
         _check_signature_bit_string(cert.public_bytes(Encoding.DER))
         with warnings.catch_warnings():  # e.g. a 7-letter country name: Go accepts it, and stderr stays one line
@@ -85,12 +91,25 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
     return cert
 
 
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """cryptography warns (several lines on stderr) on a zero or negative serial; check_parsed decides instead."""
+    import warnings
+
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
+
+
 def parse_der_certificate(der: bytes) -> x509.Certificate:
     """One DER certificate, fully parsed (see :func:`check_parsed`); ValueError if malformed."""
     from cryptography import x509 as cx509
 
     try:
-        cert = cx509.load_der_x509_certificate(der)
+        with _quiet_loading():
+            cert = cx509.load_der_x509_certificate(der)
     except (ValueError, cx509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise ValueError(f"malformed certificate: {exc}") from exc
     return check_parsed(cert)
@@ -102,7 +121,9 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
 
     try:
         if b"-----BEGIN" in data:
-            certs = [check_parsed(c) for c in cx509.load_pem_x509_certificates(data)]
+            with _quiet_loading():
+                loaded = cx509.load_pem_x509_certificates(data)
+            certs = [check_parsed(c) for c in loaded]
         else:
             certs = [parse_der_certificate(data)]
     except cx509.InvalidVersion as exc:
