@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from support import pki
+
 BIN = Path(sys.executable).parent / "notation"
 
 pytestmark = pytest.mark.skipif(not BIN.exists(), reason="console script not installed in this environment")
@@ -75,40 +77,13 @@ def test_startup_imports_nothing_heavy(argv: list[str]) -> None:
     assert heavy == set()
 
 
-def _ca_with_serial(serial: bytes) -> bytes:
-    """A self-signed CA certificate whose one-byte serial is ``serial`` (cryptography only builds positive ones)."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "serial test")])
-    now = dt.datetime.now(dt.UTC)
-    der = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-        .public_bytes(Encoding.DER)
-    )
-    at = der.index(bytes.fromhex("a003020102020101")) + 5  # version [0] v3, then serial INTEGER 1
-    return der[:at] + b"\x02\x01" + serial + der[at + 3 :]
-
-
 def test_non_positive_serials_keep_stderr_one_line(tmp_path: Path) -> None:
     """Go 1.23+ parses a zero serial silently and refuses a negative one ("x509: negative serial number");
     cryptography's multi-line deprecation warning about either never reaches stderr."""
     env = {"NOTATION_CONFIG": str(tmp_path / "cfg")}
-    (tmp_path / "zero.crt").write_bytes(_ca_with_serial(b"\x00"))
-    (tmp_path / "negative.crt").write_bytes(_ca_with_serial(b"\xff"))
+    ca = pki.root_ca("serial test", key_kind="ec256").cert
+    (tmp_path / "zero.crt").write_bytes(pki.with_serial(ca, 0))
+    (tmp_path / "negative.crt").write_bytes(pki.with_serial(ca, -1))
     added = notation("cert", "add", "--type", "ca", "--store", "s", str(tmp_path / "zero.crt"), env=env)
     assert (added.returncode, added.stderr) == (0, "")
     shown = notation("cert", "show", "--type", "ca", "--store", "s", "zero.crt", env=env)

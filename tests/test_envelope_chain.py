@@ -9,7 +9,6 @@ import warnings
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from notation._internal.x509.chain import validate_signing_chain, validate_timestamping_chain
@@ -368,34 +367,13 @@ def test_long_country_name_parses_quietly_like_go() -> None:
     assert cert.subject.rfc4514_string() == "CN=long country,C=Germany"
 
 
-def _with_serial(der: bytes, serial: bytes) -> bytes:
-    """``der`` (serial 1: ``02 01 01`` right after the version) with its one-byte serial replaced."""
-    at = der.index(bytes.fromhex("a003020102020101")) + 5
-    return der[:at] + bytes([0x02, 0x01]) + serial + der[at + 3 :]
-
-
 @pytest.mark.parametrize("loader", ["der", "pem"])
 def test_non_positive_serials_as_go_1_23_parses_them(loader: str) -> None:
     """Go 1.23+ (notation 1.3) refuses a negative serial ("x509: negative serial number") and accepts zero;
     cryptography accepts both with a multi-line deprecation warning on stderr, which must not reach the CLI."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     from notation._internal.x509.keys import load_certificates
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "serials")])
-    now = dt.datetime.now(dt.UTC)
-    der = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-        .public_bytes(Encoding.DER)
-    )
+    cert = pki.self_signed_leaf("serials", key_kind="ec256").cert
 
     def load(data: bytes) -> list[x509.Certificate]:
         if loader == "der":
@@ -405,9 +383,9 @@ def test_non_positive_serials_as_go_1_23_parses_them(loader: str) -> None:
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        zero = load(_with_serial(der, b"\x00"))[0]
+        zero = load(pki.with_serial(cert, 0))[0]
         with pytest.raises(CertificateError, match=r"^failed to parse certificate: .*x509: negative serial number$"):
-            load(_with_serial(der, b"\xff"))
+            load(pki.with_serial(cert, -1))
     assert [str(w.message) for w in seen] == []
     with warnings.catch_warnings(record=True) as seen:  # reading it warns each time, unless the CLI is running
         warnings.simplefilter("always")

@@ -280,3 +280,13 @@ def tsa_chain(
         extra_extensions=extra_extensions,
     )
     return root, leaf
+
+
+def with_serial(cert: x509.Certificate, serial: int) -> bytes:
+    """``cert``'s DER with another serial number; cryptography builds positive serials only, parsers must also meet
+    zero and negative ones. The signature no longer matches: for parsing tests."""
+    from asn1crypto import x509 as ax509
+
+    parsed = ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    parsed["tbs_certificate"]["serial_number"] = serial
+    return bytes(parsed.dump(force=True))
