@@ -73,7 +73,7 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
 
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    with _quiet_loading():  # cryptography warns when the serial is read, not when the certificate is loaded
+    with _quiet_loading():  # cryptography warns again each time the serial is read
         negative = cert.serial_number < 0
     if negative:  # Go 1.23+ (notation 1.3) refuses these by default; zero it accepts
         raise ValueError("x509: negative serial number")  # Go's own message, kept whole by callers
@@ -93,7 +93,8 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
 
 @contextlib.contextmanager
 def _quiet_loading() -> Iterator[None]:
-    """cryptography warns (several lines on stderr) on a zero or negative serial; check_parsed decides instead."""
+    """cryptography warns (several lines on stderr) on a zero or negative serial, at load and at every read of it;
+    check_parsed decides instead."""
     import warnings
 
     from cryptography.utils import CryptographyDeprecationWarning
