@@ -118,7 +118,7 @@ def test_verbose_logs_to_stderr_cli06(capsys: pytest.CaptureFixture[str]) -> Non
     assert run(capsys, "key", "update", "k") == (0, "", "")
     code, out, err = run(capsys, "key", "update", "-v", "k")
     assert (code, out) == (0, "")
-    assert err == 'level=warning msg="--default flag is not set, command did not take effect"\n'
+    assert err == "level=warning msg=--default flag is not set, command did not take effect\n"  # logrus DisableQuote
 
 
 def test_registry_env_credentials_never_reach_plugins_cli09(

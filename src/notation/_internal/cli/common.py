@@ -71,26 +71,10 @@ def allow_referrers_api_flag(op: str) -> Flag:
 
 
 def setup_logging(inv: Invocation) -> None:
-    """CLI-06: -v info, -d debug (wins), logfmt-like lines on stderr; silent otherwise."""
-    debug = bool(inv.values.get("debug"))
-    verbose = bool(inv.values.get("verbose"))
-    if not (debug or verbose):
-        return
-    import logging
+    """CLI-06: -v info, -d debug (wins), Go's logrus text lines on stderr; silent otherwise."""
+    from notation._internal import log
 
-    handler = logging.StreamHandler(inv.stderr)
-    fmt = 'time=%(asctime)s level=%(levelname)s msg="%(message)s"' if debug else 'level=%(levelname)s msg="%(message)s"'
-
-    class LowerLevelFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            record.levelname = record.levelname.lower()
-            return super().format(record)
-
-    handler.setFormatter(LowerLevelFormatter(fmt))
-    root = logging.getLogger("notation")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    root.propagate = False
+    log.configure_cli(inv.stderr, debug=bool(inv.values.get("debug")), verbose=bool(inv.values.get("verbose")))
 
 
 def parse_flag_map(pairs: list[str], flag_name: str) -> dict[str, str]:

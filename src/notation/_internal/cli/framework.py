@@ -612,12 +612,9 @@ def _check_groups(cmd: Command, changed: set[str]) -> None:
 
 def _quiet_logging() -> None:
     """Without -v/-d nothing is logged (CLI-06): keep Python's last-resort handler from printing warnings."""
-    import logging
+    from notation._internal import log
 
-    logger = logging.getLogger("notation")
-    logger.handlers[:] = [logging.NullHandler()]  # also drops a handler left by an earlier in-process run
-    logger.setLevel(logging.WARNING)
-    logger.propagate = False
+    log.quiet()
 
 
 def execute(

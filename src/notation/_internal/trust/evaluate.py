@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from notation._internal.envelope.model import SCHEME_SIGNING_AUTHORITY, SCHEME_X509, SignerInfo
+from notation._internal.log import logger as log
 from notation._internal.trust.policy import VERIFY_TIMESTAMP_AFTER_CERT_EXPIRY, TrustPolicyStatement
 from notation._internal.trust.store import TrustStore, TrustStoreLoadError
 from notation._internal.x509.dn import check_trusted_identities, go_name_string, go_quote
@@ -54,6 +55,16 @@ def rfc1123z(value: dt.datetime) -> str:
         f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} {value.year:04d} "
         f"{value.hour:02d}:{value.minute:02d}:{value.second:02d} {sign}{minutes // 60:02d}{minutes % 60:02d}"
     )
+
+
+def log_result(vtype: ValidationType, action: ValidationAction, error: str | None) -> None:
+    """notation-go's logVerificationResult: a logged failure is a warning, an enforced one an error (``-v``)."""
+    if error is None:
+        return
+    if action is ValidationAction.LOG:
+        log.warning('%s validation failed with validation action set to "logged". Failure reason: %s', vtype, error)
+    elif action is ValidationAction.ENFORCE:
+        log.error("%s validation failed. Failure reason: %s", vtype, error)
 
 
 def first_enforced_failure(results: Sequence[ValidationResult]) -> ValidationResult | None:
@@ -123,8 +134,15 @@ def _authentic_timestamp(
                 )
         return None
     perform = any(kind == "tsa" for kind, _ in statement.trust_stores)
+    if not perform:
+        log.info("Timestamp verification disabled: no tsa trust store is configured in trust policy")
     if perform and statement.verify_timestamp == VERIFY_TIMESTAMP_AFTER_CERT_EXPIRY:
         perform = any(now > cert.not_valid_after_utc for cert in chain)
+        if not perform:
+            log.info(
+                'Timestamp verification disabled: verifyTimestamp is set to "%s" and signing cert chain unexpired',
+                VERIFY_TIMESTAMP_AFTER_CERT_EXPIRY,
+            )
     if not perform:
         for cert in chain:
             if now < cert.not_valid_before_utc:
@@ -138,11 +156,17 @@ def _authentic_timestamp(
                     f"{go_quote(rfc1123z(cert.not_valid_after_utc))}"
                 )
         return None
+    log.debug("Performing timestamp verification...")
+    log.debug("Checking timestamp countersignature existence...")
     if not info.unsigned.timestamp_signature:
         return "no timestamp countersignature was found in the signature envelope"
+    log.debug("Verifying the timestamp countersignature...")
     if timestamp_verifier is None:
         return "failed to verify the timestamp countersignature with error: timestamp verification is not supported yet"
-    return timestamp_verifier(info, statement, trust_store, now)
+    failure = timestamp_verifier(info, statement, trust_store, now)
+    if failure is None:
+        log.debug("Timestamp verification: Success")
+    return failure
 
 
 def _revocation_endpoint_holder(chain: Sequence[x509.Certificate]) -> x509.Certificate | None:
@@ -203,18 +227,28 @@ def evaluate_trust(
         raise ValueError("now must be timezone-aware")
     results: list[ValidationResult] = []
 
-    def record(vtype: ValidationType, error: str | None) -> bool:
-        """Append a result; True when it ends the evaluation (failed and enforced)."""
+    def record(vtype: ValidationType, error: str | None, *, logged: bool = True) -> bool:
+        """Append a result (and log it as Go does); True when it ends the evaluation (failed and enforced)."""
         action = statement.action(vtype)
         results.append(ValidationResult(type=vtype, action=action, error=error))
+        if logged:
+            log_result(vtype, action, error)
         return error is not None and action is ValidationAction.ENFORCE
 
+    log.debug("Validating cert chain")
     auth_action = statement.action(ValidationType.AUTHENTICITY)
-    auth_error = _authenticity(statement, info, trust_store, auth_action)
+    try:
+        auth_error = _authenticity(statement, info, trust_store, auth_action)
+    except TrustStoreLoadError as exc:
+        log_result(ValidationType.AUTHENTICITY, auth_action, str(exc))
+        raise
+    log_result(ValidationType.AUTHENTICITY, auth_action, auth_error)
     if auth_error is not None and auth_action is ValidationAction.ENFORCE:
-        record(ValidationType.AUTHENTICITY, auth_error)
+        record(ValidationType.AUTHENTICITY, auth_error, logged=False)
         return results
+    identity_failed = False
     if not skip_identity:  # VER-14: a failure replaces the authenticity result's error (Go shares one result)
+        log.debug("Validating trust identity")
         if not info.certificate_chain:
             identity_error: str | None = "certificate chain is empty"
         else:
@@ -223,8 +257,11 @@ def evaluate_trust(
             )
         if identity_error is not None:
             auth_error = identity_error
-    if record(ValidationType.AUTHENTICITY, auth_error):
+            identity_failed = True
+    if record(ValidationType.AUTHENTICITY, auth_error, logged=identity_failed):
         return results
+
+    log.debug("Validating expiry")
 
     expiry = info.signed.expiry
     expiry_error = None
@@ -233,10 +270,12 @@ def evaluate_trust(
     if record(ValidationType.EXPIRY, expiry_error):
         return results
 
+    log.debug("Validating authentic timestamp")
     timestamp_error = _authentic_timestamp(statement, info, trust_store, now, timestamp_verifier)
     if record(ValidationType.AUTHENTIC_TIMESTAMP, timestamp_error):
         return results
 
     if statement.action(ValidationType.REVOCATION) is not ValidationAction.SKIP and not skip_revocation:
+        log.debug("Validating revocation")
         record(ValidationType.REVOCATION, _revocation(info, revocation_checker))
     return results

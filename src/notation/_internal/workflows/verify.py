@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from notation._internal.log import logger as log
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.oci.store import ArtifactStore
@@ -110,6 +111,7 @@ def verify_artifact(
     trace = trace if trace is not None else VerifyTrace()
     trace.subject = subject
     display = f"{store.display_name}@{subject.digest}"
+    log.debug("Check verification level against artifact %s", display)
     try:
         statement = policy.statement_for(f"{scope}@{subject.digest}")  # VER-03
     except VerificationError as exc:
@@ -118,6 +120,7 @@ def verify_artifact(
     trace.policy_name, trace.level = statement.name, level
     trace.actions = {vt: statement.action(vt) for vt in ValidationType}
     if level == "skip":  # VER-04
+        log.debug("Skipping signature verification")
         return VerificationOutcome(display, subject, level, statement.name, None)
 
     moment = now or dt.datetime.now(dt.UTC)
@@ -133,12 +136,24 @@ def verify_artifact(
         if cached is not None and _has_metadata(cached.user_metadata, wanted):
             seen.append(cached)
             return VerificationOutcome(display, subject, level, statement.name, cached, tuple(seen))
+        log.info(
+            "Processing signature with manifest mediaType: %s and digest: %s",
+            manifest_desc.media_type,
+            manifest_desc.digest,
+        )
         envelope_media_type, envelope = _fetch_signature(store, manifest_desc, display)
+        log.debug(
+            "Verify signature against artifact %s referenced as %s in signature media type %s",
+            subject.digest,
+            display,
+            envelope_media_type,
+        )
         try:
             info, results = _verify_signature(
                 envelope_media_type, envelope, subject, statement, trust_store, wanted, plugin_hooks, moment
             )
         except _SignatureRejected as rejected:
+            log.warning("Signature %s failed verification with error: %s", manifest_desc.digest, rejected)
             if rejected.trust_store_error:
                 last_trust_store_error = str(rejected)
             seen.append(
@@ -162,6 +177,11 @@ def verify_artifact(
             signing_time=info.signing_time.isoformat(),
         )
         seen.append(verified)
+        log.debug(
+            "Signature verification succeeded for artifact %s with signature digest %s",
+            subject.digest,
+            manifest_desc.digest,
+        )
         if cache is not None and plugin_hooks_unused(info):
             cache.put(subject, scope, verified, info, moment)
         return VerificationOutcome(display, subject, level, statement.name, verified, tuple(seen))
@@ -171,6 +191,7 @@ def verify_artifact(
             f'signature verification failed: no signature is associated with "{display}", '
             "make sure the artifact was signed successfully"
         )
+    log.debug("Signature verification failed for all the signatures associated with artifact %s", subject.digest)
     if last_trust_store_error is not None:  # AUTH-05: surfaced with its own message
         raise VerificationError(last_trust_store_error)
     raise VerificationError(f"signature verification failed for all the signatures associated with {display}")
@@ -237,6 +258,9 @@ def _verify_signature(
     try:
         info = verify_integrity(envelope_media_type, envelope)
     except NotationError as exc:
+        from notation._internal.trust.evaluate import log_result
+
+        log_result(ValidationType.INTEGRITY, enforce, str(exc))
         raise _SignatureRejected(str(exc), [ValidationResult(ValidationType.INTEGRITY, enforce, str(exc))]) from exc
     results = [ValidationResult(ValidationType.INTEGRITY, enforce)]
     try:
