@@ -42,7 +42,7 @@ def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultServer]:
 
 
 def _kw(vault: VaultServer) -> dict[str, Any]:
-    return {"verify_challenge_resource": False, "connection_verify": str(vault.ca_cert_path)}
+    return {"connection_verify": str(vault.ca_cert_path)}  # SDK defaults: challenge verification on
 
 
 def _expect_403(fn: Any, text: str) -> HttpResponseError:
@@ -130,7 +130,7 @@ def test_kve05_challenge_before_routing_and_validation(vault: VaultServer) -> No
         assert r.status_code == 401, (method, path)
         assert r.headers["WWW-Authenticate"] == (
             f'Bearer authorization="https://127.0.0.1:{vault.port}/{vault.tenant_id}", '
-            'resource="https://vault.azure.net"'
+            f'resource="https://0.0.1:{vault.port}"'  # the Host minus its first label: SDK defaults pass
         )
         assert r.json()["error"] == {"code": "Unauthorized",
                                      "message": "AKV10000: Request is missing a Bearer or PoP token."}

@@ -56,7 +56,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, vault: VaultServer) -> None:
 def _read_with(vault: VaultServer, credential: Any, expected_oid: str) -> None:
     token = credential.get_token("https://vault.azure.net/.default", tenant_id=vault.tenant_id).token
     assert decode_unverified(token)["oid"] == expected_oid
-    client = CertificateClient(vault.url, credential, verify_challenge_resource=False)
+    client = CertificateClient(vault.url, credential)
     assert client.get_certificate("cert").name == "cert"
 
 

@@ -1,6 +1,6 @@
 """The Key Vault emulator driven by the real Azure SDK for Python (KVE-16), over real TLS on loopback.
 
-The clients are unmodified except ``verify_challenge_resource=False`` and ``connection_verify=<emulator CA>``.
+The clients are unmodified except ``connection_verify=<emulator CA>`` (challenge verification on, KVE-06).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultServer]:
 
 
 def _clients(vault: VaultServer, object_id: str | None = None) -> dict[str, Any]:
-    kw = {"verify_challenge_resource": False, "connection_verify": str(vault.ca_cert_path)}
+    kw = {"connection_verify": str(vault.ca_cert_path)}  # SDK defaults: challenge verification on
     cred = vault.credential(object_id)
     return {
         "certs": CertificateClient(vault.url, cred, **kw),

@@ -13,6 +13,61 @@ from typing import Any
 from notation_devstack.vault.errors import ApiError
 
 LOCATION = "local"
+_KV = "Microsoft.KeyVault/vaults"
+
+# Every data-plane operation -> (access policy collection, permission, RBAC data action). ``None`` as permission:
+# no access policy permission exists for it (any caller on a policy may). Spec §3.3, extended from the REST docs.
+OPERATIONS: dict[str, tuple[str, str | None, str]] = {
+    # certificates
+    "certificates.get": ("certificates", "get", f"{_KV}/certificates/read"),
+    "certificates.list": ("certificates", "list", f"{_KV}/certificates/read"),
+    "certificates.create": ("certificates", "create", f"{_KV}/certificates/create/action"),
+    "certificates.import": ("certificates", "import", f"{_KV}/certificates/import/action"),
+    "certificates.update": ("certificates", "update", f"{_KV}/certificates/update/action"),
+    "certificates.delete": ("certificates", "delete", f"{_KV}/certificates/delete"),
+    "certificates.recover": ("certificates", "recover", f"{_KV}/certificates/recover/action"),
+    "certificates.purge": ("certificates", "purge", f"{_KV}/certificates/purge/action"),
+    "certificates.backup": ("certificates", "backup", f"{_KV}/certificates/backup/action"),
+    "certificates.restore": ("certificates", "restore", f"{_KV}/certificates/restore/action"),
+    "certificates.getissuers": ("certificates", "getissuers", f"{_KV}/certificatecas/read"),
+    "certificates.listissuers": ("certificates", "listissuers", f"{_KV}/certificatecas/read"),
+    "certificates.setissuers": ("certificates", "setissuers", f"{_KV}/certificatecas/write"),
+    "certificates.deleteissuers": ("certificates", "deleteissuers", f"{_KV}/certificatecas/delete"),
+    "certificates.getcontacts": ("certificates", "managecontacts", f"{_KV}/certificatecontacts/read"),
+    "certificates.managecontacts": ("certificates", "managecontacts", f"{_KV}/certificatecontacts/write"),
+    # keys
+    "keys.get": ("keys", "get", f"{_KV}/keys/read"),
+    "keys.list": ("keys", "list", f"{_KV}/keys/read"),
+    "keys.create": ("keys", "create", f"{_KV}/keys/create/action"),
+    "keys.import": ("keys", "import", f"{_KV}/keys/import/action"),
+    "keys.update": ("keys", "update", f"{_KV}/keys/update/action"),
+    "keys.delete": ("keys", "delete", f"{_KV}/keys/delete"),
+    "keys.recover": ("keys", "recover", f"{_KV}/keys/recover/action"),
+    "keys.purge": ("keys", "purge", f"{_KV}/keys/purge/action"),
+    "keys.backup": ("keys", "backup", f"{_KV}/keys/backup/action"),
+    "keys.restore": ("keys", "restore", f"{_KV}/keys/restore/action"),
+    "keys.sign": ("keys", "sign", f"{_KV}/keys/sign/action"),
+    "keys.verify": ("keys", "verify", f"{_KV}/keys/verify/action"),
+    "keys.encrypt": ("keys", "encrypt", f"{_KV}/keys/encrypt/action"),
+    "keys.decrypt": ("keys", "decrypt", f"{_KV}/keys/decrypt/action"),
+    "keys.wrapkey": ("keys", "wrapkey", f"{_KV}/keys/wrap/action"),
+    "keys.unwrapkey": ("keys", "unwrapkey", f"{_KV}/keys/unwrap/action"),
+    "keys.release": ("keys", "release", f"{_KV}/keys/release/action"),
+    "keys.rotate": ("keys", "rotate", f"{_KV}/keys/rotate/action"),
+    "keys.getrotationpolicy": ("keys", "getrotationpolicy", f"{_KV}/keyrotationpolicies/read"),
+    "keys.setrotationpolicy": ("keys", "setrotationpolicy", f"{_KV}/keyrotationpolicies/write"),
+    "keys.randombytes": ("keys", None, f"{_KV}/rng/action"),
+    # secrets
+    "secrets.get": ("secrets", "get", f"{_KV}/secrets/getSecret/action"),
+    "secrets.list": ("secrets", "list", f"{_KV}/secrets/readMetadata/action"),
+    "secrets.set": ("secrets", "set", f"{_KV}/secrets/setSecret/action"),
+    "secrets.update": ("secrets", "set", f"{_KV}/secrets/update/action"),
+    "secrets.delete": ("secrets", "delete", f"{_KV}/secrets/delete"),
+    "secrets.recover": ("secrets", "recover", f"{_KV}/secrets/recover/action"),
+    "secrets.purge": ("secrets", "purge", f"{_KV}/secrets/purge/action"),
+    "secrets.backup": ("secrets", "backup", f"{_KV}/secrets/backup/action"),
+    "secrets.restore": ("secrets", "restore", f"{_KV}/secrets/restore/action"),
+}
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "keys": (
@@ -69,9 +124,36 @@ def _applies(entry: dict[str, Any], vault: dict[str, Any], who: Principal) -> bo
     return not app or str(app).lower() == who.app_id.lower()
 
 
-def authorize(vault: dict[str, Any], who: Principal, collection: str, permission: str) -> None:
+def check(
+    props: dict[str, Any],
+    assignments: list[dict[str, Any]],
+    who: Principal,
+    operation: str,
+    object_name: str | None = None,
+) -> None:
+    """Authorize ``operation`` (a key of :data:`OPERATIONS`) on the vault whose ARM properties are ``props``.
+
+    RBAC vaults evaluate role assignments at the object's scope (``<vault id>/<collection>/<name>``) or above and
+    ignore access policies; access-policy vaults ignore role assignments, as the service does.
+    """
+    from notation_devstack.vault import rbac
+
+    collection, permission, data_action = OPERATIONS[operation]
+    if props.get("enableRbacAuthorization"):
+        scope = str(props["id"])
+        if object_name:
+            scope = f"{scope}/{collection}/{object_name}"
+        if not rbac.rbac_allows(assignments, who.object_id, data_action, scope):
+            raise rbac.forbidden_by_rbac(
+                who.describe(), data_action, scope, f"{props['name']};location={props.get('location', LOCATION)}"
+            )
+        return
+    authorize(props, who, collection, permission)
+
+
+def authorize(vault: dict[str, Any], who: Principal, collection: str, permission: str | None) -> None:
     """Raise the service's 403 unless an applying entry grants ``collection/permission`` (KVA-02..04)."""
-    vault_desc = f"{vault['name']};location={LOCATION}"
+    vault_desc = f"{vault['name']};location={vault.get('location') or LOCATION}"
     entries = [e for e in vault.get("accessPolicies", []) if _applies(e, vault, who)]
     if not entries:
         raise ApiError(
@@ -81,6 +163,8 @@ def authorize(vault: dict[str, Any], who: Principal, collection: str, permission
             f"Vault: {vault_desc}",
             inner="AccessDenied",
         )
+    if permission is None:
+        return
     for entry in entries:
         granted = {p.lower() for p in (entry.get("permissions") or {}).get(collection) or []}
         if "all" in granted or permission.lower() in granted:

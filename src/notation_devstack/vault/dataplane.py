@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from notation_devstack.vault import certpolicy, keys, pki
-from notation_devstack.vault.access import Principal, authorize
+from notation_devstack.vault.access import Principal, check
 from notation_devstack.vault.errors import ApiError, bad_parameter, not_found
 from notation_devstack.vault.store import StateStore, new_version, now
 
@@ -96,7 +96,15 @@ class DataPlane:
     def __init__(self, store: StateStore, vault_name: str) -> None:
         self.store = store
         self.vault_name = vault_name
+        props = store.properties(vault_name)
+        if props is None:
+            raise ApiError(404, "VaultNotFound", f"The vault '{vault_name}' was not found.")
+        self.props = props
         self.vault = store.vault(vault_name)
+
+    def authorize(self, operation: str, object_name: str | None = None) -> None:
+        """Access policies or RBAC, per the vault's ``enableRbacAuthorization`` (KVA-02..05)."""
+        check(self.props, self.store.assignments(), self.req.principal, operation, object_name)
 
     # --- dispatch -------------------------------------------------------------------------------------------
 
@@ -126,7 +134,7 @@ class DataPlane:
         }
         if path.name is None:
             if m == "GET" and c in ("certificates", "keys", "secrets") and len(req.segments) <= 2:
-                authorize(self.vault, req.principal, c, "list")
+                self.authorize(f"{c}.list")
                 return self.list_collection(c)
             raise ApiError(404, "NotFound", "The requested resource was not found.")
         entry = table.get((c, m, path.op))
@@ -135,7 +143,7 @@ class DataPlane:
                 raise ApiError(405, "MethodNotAllowed", f"The requested operation {m} is not supported.")
             raise ApiError(404, "NotFound", "The requested resource was not found.")
         collection, permission, handler = entry
-        authorize(self.vault, req.principal, collection, permission)
+        self.authorize(f"{collection}.{permission}", path.name)
         name = _check_name(path.name, c)
         if path.version is not None and not _VERSION.match(path.version):
             raise not_found(c[:-1], name, path.version)

@@ -263,7 +263,9 @@ def ensure_tls(directory: Path, hostnames: list[str]) -> tuple[Path, Path, Path]
         )
         atomic_write(ca_key_path, to_pem_key(ca_key), mode=0o600)
         atomic_write(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM))
-    wanted = sorted({*hostnames, "localhost", "*.localhost", "127.0.0.1", "::1"})
+    # No "*.localhost": OpenSSL refuses a wildcard right below a single-label name; named vaults get a certificate
+    # for exactly their host name through SNI instead (leaf_for_host).
+    wanted = sorted({*hostnames, "localhost", "127.0.0.1", "::1"})
     if cert_path.exists() and key_path.exists():
         current = x509.load_pem_x509_certificate(cert_path.read_bytes())
         try:
@@ -300,6 +302,47 @@ def ensure_tls(directory: Path, hostnames: list[str]) -> tuple[Path, Path, Path]
     atomic_write(key_path, to_pem_key(key), mode=0o600)
     atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return ca_cert_path, cert_path, key_path
+
+
+def leaf_for_host(directory: Path, hostname: str) -> tuple[Path, Path]:
+    """A server certificate for exactly ``hostname`` (one DNS SAN), issued by the emulator's CA in ``directory``
+    and cached as ``hosts/<hostname>.pem``; re-issued when it expires within a day. Served through SNI, so each
+    named vault (``<vault>.localhost``) presents a certificate for its own name only."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from notation_devstack.vault.store import atomic_write
+
+    name = hostname.lower().rstrip(".")
+    cert_path = directory / "hosts" / f"{name}.pem"
+    key_path = directory / "hosts" / f"{name}-key.pem"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if cert_path.exists() and key_path.exists():
+        current = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if current.not_valid_after_utc > now + dt.timedelta(days=1):
+            return cert_path, key_path
+    ca_cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+    ca_key: Any = serialization.load_pem_private_key((directory / "ca-key.pem").read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - SKEW)
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    atomic_write(key_path, to_pem_key(key), mode=0o600)
+    atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
 
 
 def to_pem_key(key: Any) -> bytes:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from notation_devstack.vault import identity
-from notation_devstack.vault.access import apply_policy_change
 from notation_devstack.vault.dataplane import DataPlane, Request, Response
 from notation_devstack.vault.errors import ApiError, bad_parameter
 from notation_devstack.vault.store import DEFAULT_APPID, StateStore, atomic_write, check_vault_name
@@ -72,9 +71,13 @@ class EmulatorCore:
             raise bad_parameter(f"Invalid vault host name: {name}") from exc
 
     def resource_for_host(self, host: str) -> str:
-        """KVE-06 (R): the parent domain (port kept) when there is one, else ``https://vault.azure.net``."""
+        """KVE-06: the Host minus its first label, port kept, so that the SDKs' default challenge verification
+        (the vault's netloc must end with ``"." + netloc(resource)``) passes for every reachable URL:
+        ``kv1.localhost:8443`` -> ``https://localhost:8443``, and for the IP form ``127.0.0.1:8443`` ->
+        ``https://0.0.1:8443`` (never a host anyone connects to: it is only the token audience). A host without
+        a dot (``localhost:8443``, ``[::1]:8443``) cannot pass; it gets ``https://vault.azure.net``."""
         name, port = split_host(host)
-        if _is_ip(name) or "." not in name:
+        if name.startswith("[") or "." not in name.strip("."):
             return VAULT_RESOURCE
         return f"https://{name.split('.', 1)[1]}{port}"
 
@@ -83,6 +86,103 @@ class EmulatorCore:
             f'Bearer authorization="https://{host}/{self.store.tenant_id}", '
             f'resource="{self.resource_for_host(host)}"'
         )
+
+
+def vault_view(props: dict[str, Any]) -> dict[str, Any]:
+    """The ARM-like view of a vault the admin API answers with."""
+    return {
+        "id": props["id"],
+        "name": props["name"],
+        "type": "Microsoft.KeyVault/vaults",
+        "location": props.get("location"),
+        "tags": props.get("tags") or {},
+        "properties": {
+            "tenantId": props["tenantId"],
+            "sku": props.get("sku"),
+            "enableRbacAuthorization": bool(props.get("enableRbacAuthorization")),
+            "enableSoftDelete": props.get("enableSoftDelete", True),
+            "softDeleteRetentionInDays": props.get("softDeleteRetentionInDays"),
+            "enablePurgeProtection": props.get("enablePurgeProtection"),
+            "accessPolicies": props.get("accessPolicies", []),
+        },
+    }
+
+
+def admin_vaults(store: StateStore, method: str, segments: list[str], doc: dict[str, Any]) -> tuple[int, Any]:
+    """``/_emulator/vaults[/<name>[/accessPolicies/<add|replace|remove>]]`` over the :class:`VaultRegistry`."""
+    from notation_devstack.vault.errors import VaultError
+    from notation_devstack.vault.registry import VaultRegistry
+
+    reg = VaultRegistry(store.root)
+    try:
+        if not segments and method == "GET":
+            return 200, {"value": [vault_view(p) for p in reg.list_vaults()]}
+        name = check_vault_name(segments[0]) if segments else ""
+        if len(segments) == 1 and method == "GET":
+            props = store.properties(name)
+            if props is None:
+                raise ApiError(404, "VaultNotFound", f"The vault '{name}' was not found.")
+            return 200, vault_view(props)
+        if len(segments) == 1 and method == "PUT":
+            p = doc.get("properties") or {}
+            created = reg.create_vault(
+                name,
+                enable_rbac_authorization=bool(p.get("enableRbacAuthorization", False)),
+                enable_soft_delete=bool(p.get("enableSoftDelete", True)),
+                soft_delete_retention_days=int(p.get("softDeleteRetentionInDays") or 90),
+                enable_purge_protection=p.get("enablePurgeProtection"),
+                access_policies=p.get("accessPolicies"),
+            )
+            return 200, vault_view(created)
+        if len(segments) == 1 and method == "PATCH":
+            p = doc.get("properties") or {}
+            updated = reg.update_vault(
+                name,
+                enable_rbac_authorization=p.get("enableRbacAuthorization"),
+                enable_purge_protection=p.get("enablePurgeProtection"),
+                soft_delete_retention_days=p.get("softDeleteRetentionInDays"),
+            )
+            return 200, vault_view(updated)
+        if len(segments) == 1 and method == "DELETE":
+            reg.delete_vault(name)
+            return 200, None
+        if len(segments) == 3 and segments[1] == "accessPolicies" and method == "PUT":
+            entries = (doc.get("properties") or {}).get("accessPolicies") or []
+            if not isinstance(entries, list):
+                raise bad_parameter("properties.accessPolicies must be a list")
+            if store.properties(name) is None:
+                raise ApiError(404, "VaultNotFound", f"The vault '{name}' was not found.")
+            return 200, vault_view(reg.change_access_policies(name, segments[2], entries))
+    except (VaultError, ValueError) as exc:
+        raise bad_parameter(str(exc)) from exc
+    raise ApiError(404, "NotFound", "Unknown admin endpoint.")
+
+
+def admin_role_assignments(
+    store: StateStore, method: str, segments: list[str], doc: dict[str, Any]
+) -> tuple[int, Any]:
+    """``GET|POST /_emulator/roleAssignments``, ``DELETE /_emulator/roleAssignments/<name>``."""
+    from notation_devstack.vault.errors import VaultError
+    from notation_devstack.vault.registry import VaultRegistry
+
+    ra = VaultRegistry(store.root).role_assignments
+    try:
+        if not segments and method == "GET":
+            return 200, {"value": ra.list()}
+        if not segments and method == "POST":
+            return 201, ra.create(
+                str(doc.get("scope") or ""), str(doc.get("role") or doc.get("roleDefinitionId") or ""),
+                str(doc.get("principalId") or ""), principal_type=str(doc.get("principalType") or "User"),
+                name=doc.get("name"), description=doc.get("description"),
+            )
+        if len(segments) == 1 and method == "DELETE":
+            gone = ra.delete(segments[0])
+            if not gone:
+                raise ApiError(404, "RoleAssignmentNotFound", "The role assignment was not found.")
+            return 200, gone[0]
+    except (VaultError, ValueError) as exc:
+        raise bad_parameter(str(exc)) from exc
+    raise ApiError(404, "NotFound", "Unknown admin endpoint.")
 
 
 class _Server(ThreadingHTTPServer):
@@ -250,39 +350,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"tenantId": store.tenant_id, "defaultVault": store.default_vault,
                              "defaultPrincipal": store.default_principal})
             return
-        if len(segments) >= 2 and segments[0] == "vaults":
-            try:
-                name = check_vault_name(segments[1])
-            except Exception as exc:
-                raise bad_parameter(str(exc)) from exc
-            with store.lock:
-                vault = store.vault(name)
-                if len(segments) == 2 and self.command == "GET":
-                    self._send(200, self._vault_view(vault))
-                    return
-                if len(segments) == 4 and segments[2] == "accessPolicies" and self.command == "PUT":
-                    entries = ((doc.get("properties") or {}).get("accessPolicies")) or []
-                    if not isinstance(entries, list):
-                        raise bad_parameter("properties.accessPolicies must be a list")
-                    try:
-                        apply_policy_change(vault, segments[3], entries)
-                    except ValueError as exc:
-                        raise bad_parameter(str(exc)) from exc
-                    store.save(name)
-                    self._send(200, self._vault_view(vault))
-                    return
+        if segments and segments[0] == "vaults":
+            self._send(*admin_vaults(store, self.command, segments[1:], doc))
+            return
+        if segments and segments[0] == "roleAssignments":
+            self._send(*admin_role_assignments(store, self.command, segments[1:], doc))
+            return
         raise ApiError(404, "NotFound", "Unknown admin endpoint.")
-
-    @staticmethod
-    def _vault_view(vault: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": vault["name"],
-            "properties": {
-                "tenantId": vault["tenantId"],
-                "enableRbacAuthorization": vault.get("enableRbacAuthorization", False),
-                "accessPolicies": vault.get("accessPolicies", []),
-            },
-        }
 
     # --- Key Vault data plane -------------------------------------------------------------------------------
 
@@ -365,12 +439,38 @@ class VaultServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(self._cert), str(self._key))
+        self._tls_dir = self.state_dir / "tls"
+        self._host_contexts: dict[str, ssl.SSLContext] = {}
+        self._sni_lock = threading.Lock()
+        if (self._tls_dir / "ca-key.pem").exists():
+            context.sni_callback = self._sni
         self._https.ssl_context = context
         mi_handler = type("MIHandler", (_Handler,), {"core": self.core, "plain_http": True})
         self._http = _Server((host, managed_identity_port), mi_handler)
         self._threads: list[threading.Thread] = []
         self.port = int(self._https.server_address[1])
         self.mi_port = int(self._http.server_address[1])
+
+    def _sni(self, sock: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+        """Named vaults: ``<vault>.localhost`` gets a certificate for exactly that name (issued on first use)."""
+        if not server_name:
+            return
+        name = server_name.lower().rstrip(".")
+        label, _, parent = name.partition(".")
+        if parent != "localhost" or not re.fullmatch(r"[0-9a-z-]{1,127}", label):
+            return
+        with self._sni_lock:
+            ctx = self._host_contexts.get(name)
+            if ctx is None and len(self._host_contexts) < 1024:
+                from notation_devstack.vault import pki
+
+                cert, key = pki.leaf_for_host(self._tls_dir, name)
+                ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                ctx.load_cert_chain(str(cert), str(key))
+                self._host_contexts[name] = ctx
+        if ctx is not None:
+            sock.context = ctx
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -489,6 +589,13 @@ class VaultServer:
     def managed_identity_object_id(client_id: str | None = None) -> str:
         return identity.managed_identity_object_id(client_id)
 
+    @property
+    def registry(self) -> Any:
+        """The :class:`~notation_devstack.vault.registry.VaultRegistry` of this emulator's state directory."""
+        from notation_devstack.vault.registry import VaultRegistry
+
+        return VaultRegistry(self.state_dir)
+
     def set_policy(
         self,
         object_id: str,
@@ -502,24 +609,18 @@ class VaultServer:
         mode: str = "replace",
     ) -> None:
         """Change an access policy entry (``mode``: add | replace | remove, ARM semantics) and persist it."""
-        entry: dict[str, Any] = {"objectId": object_id, "permissions": {}}
-        if application_id:
-            entry["applicationId"] = application_id
-        for name, perms in (("keys", keys), ("secrets", secrets), ("certificates", certificates),
-                            ("storage", storage)):
-            if perms is not None:
-                entry["permissions"][name] = perms
-        with self.store.lock:
-            doc = self.store.vault(vault or self.vault_name)
-            apply_policy_change(doc, mode, [entry])
-            self.store.save(doc["name"])
+        name = vault or self.vault_name
+        self.store.properties(name)  # the default vault exists on first use
+        self.registry.set_access_policy(
+            name, object_id, keys=keys, secrets=secrets, certificates=certificates, storage=storage,
+            application_id=application_id, mode=mode,
+        )
 
     def clear_policies(self, vault: str | None = None) -> None:
         """Remove every access policy entry (then nobody, not even the default principal, has access)."""
-        with self.store.lock:
-            doc = self.store.vault(vault or self.vault_name)
-            doc["accessPolicies"] = []
-            self.store.save(doc["name"])
+        name = vault or self.vault_name
+        self.store.properties(name)
+        self.registry.clear_access_policies(name)
 
     def create_certificate(
         self, name: str, policy: dict[str, Any], *, vault: str | None = None, az_format: bool | None = None

@@ -7,7 +7,9 @@ Layout (all written atomically, temp file + ``os.replace``; private material wit
     <state>/identity/signing-key.pem      signs the access tokens the emulator's token endpoints issue
     <state>/identity/admin-token          bearer secret of the /_emulator/ admin API
     <state>/server.json                   url, ports and endpoints of the running server (written by serve)
-    <state>/vaults/<vault>/vault.json     access policies and the public side of keys, certificates, secrets
+    <state>/vaults/<vault>/properties.json  control plane: RBAC flag, soft delete, access policies (registry.py)
+    <state>/role-assignments.json         role assignments (registry.py)
+    <state>/vaults/<vault>/vault.json     the public side of keys, certificates, secrets
     <state>/vaults/<vault>/keys/<name>/<version>.pem   private keys: never sent anywhere
 
 The server keeps the documents in memory and rewrites a vault's file after each change, under one lock. Temp files
@@ -125,6 +127,8 @@ class StateStore:
             atomic_write(settings_path, json.dumps(settings, indent=2).encode())
         self.settings = settings
         self._vaults: dict[str, dict[str, Any]] = {}
+        self._props: dict[str, tuple[tuple[int, int, int] | None, dict[str, Any]]] = {}
+        self._assignments: tuple[tuple[int, int, int], list[dict[str, Any]]] | None = None
         admin = self.root / "identity" / "admin-token"
         if not admin.exists():
             atomic_write(admin, secrets.token_urlsafe(32).encode(), mode=0o600)
@@ -146,33 +150,89 @@ class StateStore:
     def _vault_dir(self, name: str) -> Path:
         return self.root / "vaults" / check_vault_name(name).lower()
 
+    def _stat_key(self, path: Path) -> tuple[int, int, int] | None:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def properties(self, name: str, *, create: bool = True) -> dict[str, Any] | None:
+        """The vault's control-plane properties (see :mod:`notation_devstack.vault.registry`), re-read whenever the
+        file changed (another process, e.g. the ARM stand-in, may have written it). A vault that does not exist
+        is created on first use when ``create`` and it was never deleted (the quick-start default: its creator,
+        the default principal, may do everything); otherwise ``None``."""
+        from notation_devstack.vault import registry
+
+        key = name.lower()
+        path = self._vault_dir(name) / registry.PROPERTIES_FILE
+        with self.lock:
+            stamp = self._stat_key(path)
+            cached = self._props.get(key)
+            if cached is not None and cached[0] == stamp and stamp is not None:
+                return cached[1]
+            if stamp is None:
+                legacy = self._vault_dir(name) / "vault.json"
+                deleted = (self.root / "deleted-vaults" / key).exists()
+                if deleted or (not legacy.exists() and not create):
+                    self._props.pop(key, None)
+                    self._vaults.pop(key, None)
+                    return None
+                with registry.VaultRegistry(self.root).locked():
+                    if not path.exists():
+                        old = read_json(legacy) if legacy.exists() else {}
+                        policies = old.get("accessPolicies")
+                        props = registry.new_properties(
+                            str(old.get("name") or name),
+                            tenant_id=str(old.get("tenantId") or self.tenant_id),
+                            enable_rbac_authorization=bool(old.get("enableRbacAuthorization", False)),
+                        )
+                        props["accessPolicies"] = policies if isinstance(policies, list) else [{
+                            "tenantId": props["tenantId"],
+                            "objectId": self.default_principal,
+                            "permissions": {
+                                "keys": ["all"], "secrets": ["all"], "certificates": ["all"], "storage": [],
+                            },
+                        }]
+                        atomic_write(path, json.dumps(props, indent=1).encode())
+                stamp = self._stat_key(path)
+            props = read_json(path)
+            if cached is not None and cached[1].get("generation") != props.get("generation"):
+                self._vaults.pop(key, None)  # deleted and created again elsewhere: the objects are new too
+            self._props[key] = (stamp, props)
+            return props  # type: ignore[no-any-return]
+
+    def assignments(self) -> list[dict[str, Any]]:
+        """Every role assignment, re-read when ``role-assignments.json`` changed."""
+        from notation_devstack.vault import registry
+
+        path = self.root / registry.ASSIGNMENTS_FILE
+        with self.lock:
+            stamp = self._stat_key(path)
+            if stamp is None:
+                return []
+            if self._assignments is None or self._assignments[0] != stamp:
+                doc = read_json(path)
+                value = doc.get("value") if isinstance(doc, dict) else None
+                self._assignments = (stamp, list(value) if isinstance(value, list) else [])
+            return self._assignments[1]
+
     def vault(self, name: str) -> dict[str, Any]:
-        """The vault document, created on first use with the default principal allowed everything (§3.2 R)."""
+        """The vault's objects document (certificates, keys, secrets); its properties must exist."""
         key = name.lower()
         with self.lock:
+            props = self.properties(name)
+            if props is None:
+                raise VaultError(f"The vault '{name}' was not found.")
             if key in self._vaults:
                 return self._vaults[key]
             path = self._vault_dir(name) / "vault.json"
             if path.exists():
                 doc: dict[str, Any] = read_json(path)
+                for legacy in ("accessPolicies", "enableRbacAuthorization", "tenantId"):
+                    doc.pop(legacy, None)
             else:
-                doc = {
-                    "name": name,
-                    "tenantId": self.tenant_id,
-                    "enableRbacAuthorization": False,
-                    "accessPolicies": [
-                        {
-                            "tenantId": self.tenant_id,
-                            "objectId": self.default_principal,
-                            "permissions": {
-                                "keys": ["all"], "secrets": ["all"], "certificates": ["all"], "storage": [],
-                            },
-                        }
-                    ],
-                    "certificates": {},
-                    "keys": {},
-                    "secrets": {},
-                }
+                doc = {"name": props["name"], "certificates": {}, "keys": {}, "secrets": {}}
                 self._write(name, doc)
             self._vaults[key] = doc
             return doc
