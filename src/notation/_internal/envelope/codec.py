@@ -92,7 +92,8 @@ def _check_signature(decoded: DecodedEnvelope) -> None:
         pss_auto_salt=jws,
     )
     if reason is not None:
-        detail = f"token signature is invalid: {reason}" if jws else "verification error"
+        # golang-jwt v4 (notation 1.3.2) reports the crypto error itself; go-cose says "verification error".
+        detail = reason if jws else "verification error"
         raise SignatureIntegrityError(f"signature is invalid. Error: {detail}")
 
 

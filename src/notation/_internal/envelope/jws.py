@@ -112,6 +112,9 @@ def decode(data: bytes) -> DecodedEnvelope:
     for member in doc:
         if member not in _MEMBERS:
             raise _fail(f'jws envelope has unsupported member "{member}"')
+    unprotected_member = doc.get("header")
+    if not isinstance(unprotected_member, dict) or not unprotected_member.get("x5c"):
+        raise _fail("certificate chain is not present")  # notation-core-go's Verify checks this before all else
     for member in _MEMBERS:
         if member not in doc:
             raise _fail(f'jws envelope is missing "{member}"')

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from notation._internal.log import logger as log
 from notation._internal.plugin.protocol import (
     CMD_GET_METADATA,
     MAX_OUTPUT_BYTES,
@@ -129,6 +130,16 @@ def _go_os_error(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+class _Decoded:
+    """Bytes shown as text only when a log line is actually formatted."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __str__(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+
 class Plugin:
     """An installed plugin executable: ``{PLUGINS}/<name>/notation-<name>`` (or a staged one during install)."""
 
@@ -146,8 +157,12 @@ class Plugin:
         Raises PluginCommandError (the plugin's own error object), PluginExecutableError (could not run, died
         without an error object, timed out) or PluginMalformedError (output breaks the contract).
         """
-        data = json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode()
-        return parse_output(self.name, command, self.execute(command, data))
+        text = json.dumps(request, separators=(",", ":"), ensure_ascii=False)
+        log.debug("Plugin %s request: %s", command, text)  # notation-go plugin.go; secrets redacted by the formatter
+        output = self.execute(command, text.encode())
+        response = parse_output(self.name, command, output)
+        log.debug("Plugin %s response: %s", command, _Decoded(output.stdout))
+        return response
 
     def execute(self, command: str, stdin: bytes) -> PluginOutput:
         """The one step that starts a process: run ``command`` with ``stdin`` and collect the bounded output.
