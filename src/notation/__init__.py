@@ -4,6 +4,8 @@ The public API is small, in the manner of sigstore-python:
 
 * :func:`sign` signs an artifact in a registry or an OCI image layout and pushes the signature next to it;
 * :func:`verify` verifies an artifact against a trust policy and trust store;
+* :class:`Verifier` is the long-lived verifier behind it: one policy and trust store, shared registry connections,
+  many artifacts (``verify``, ``verify_many``, ``resolve``, ``reload``);
 * :mod:`notation.models` holds the result types, :mod:`notation.errors` the typed errors
   (every one has a user-facing message).
 
@@ -23,9 +25,19 @@ from typing import Any as _Any
 __version__ = "0.1.0"
 
 if _TYPE_CHECKING:
+    from notation._internal.verifier import Verifier, VerifyResult
     from notation.models import SignResult, VerificationOutcome
 
-__all__ = ["__version__", "sign", "signer_from_files", "signer_from_plugin", "verify"]
+__all__ = ["Verifier", "VerifyResult", "__version__", "sign", "signer_from_files", "signer_from_plugin", "verify"]
+
+
+def __getattr__(name: str) -> _Any:
+    """``notation.Verifier`` and ``notation.VerifyResult``, imported on first use (``import notation`` stays cheap)."""
+    if name in ("Verifier", "VerifyResult"):
+        from notation._internal import verifier
+
+        return getattr(verifier, name)
+    raise AttributeError(f"module 'notation' has no attribute {name!r}")
 
 _FORMATS = {"jws": "application/jose+json", "cose": "application/cose"}
 
@@ -100,43 +112,21 @@ def verify(
 ) -> VerificationOutcome:
     """Verify ``artifact`` and return the outcome; raise :class:`notation.errors.VerificationError` if it fails.
 
-    The trust policy defaults to the notation config directory's ``trustpolicy.json`` (a path or the document's
-    bytes may be given), the trust store to ``{CONFIG}/truststore``.
+    A one-shot :class:`Verifier`: to verify many artifacts, keep one ``Verifier`` (connections, credentials and the
+    parsed trust material are reused). The trust policy defaults to the notation config directory's
+    ``trustpolicy.json`` (a path or the document's bytes may be given), the trust store to ``{CONFIG}/truststore``.
     """
-    from notation._internal.config import dirs
-    from notation._internal.stores import RegistryOptions, open_store
-    from notation._internal.trust.policy import TrustPolicyDocument
-    from notation._internal.trust.store import TrustStore
-    from notation._internal.workflows.verify import verify_artifact
+    from notation._internal.verifier import Verifier as _Verifier
     from notation.errors import VerificationError
 
-    if isinstance(trust_policy, bytes):
-        policy = TrustPolicyDocument.parse(trust_policy)
-    elif trust_policy is not None:
-        policy = TrustPolicyDocument.parse(_Path(trust_policy).read_bytes())
-    else:
-        policy = TrustPolicyDocument.load(dirs.config_dir())
-    store_root = _Path(trust_store_dir) if trust_store_dir else dirs.config_dir() / "truststore"
-    options = RegistryOptions(username=username, password=password, insecure=insecure_registry)
-    store, ref = open_store(artifact, oci_layout=oci_layout, options=options)
     if oci_layout and not scope:
         raise VerificationError("a scope is required to verify an artifact in an OCI image layout")
-    try:
-        return verify_artifact(
-            store,
-            ref,
-            policy=policy,
-            trust_store=TrustStore(store_root),
-            scope=scope or _registry_scope(artifact),
-            user_metadata=user_metadata,
-            max_signatures=max_signatures,
-        )
-    finally:
-        store.close()
-
-
-def _registry_scope(artifact: str) -> str:
-    from notation._internal.oci.reference import parse_reference
-
-    ref = parse_reference(artifact)
-    return f"{ref.registry}/{ref.repository}"
+    with _Verifier(
+        trust_policy=trust_policy,
+        trust_store_dir=trust_store_dir,
+        max_signatures=max_signatures,
+        username=username,
+        password=password,
+        plain_http=insecure_registry,
+    ) as verifier:
+        return verifier.verify(artifact, user_metadata=user_metadata, oci_layout=oci_layout, scope=scope)

@@ -5,10 +5,34 @@ Shared by the CLI and the public API so that both read references the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from notation._internal.oci.store import ArtifactStore
+
+if TYPE_CHECKING:
+    from notation._internal.oci.descriptor import Descriptor
+
+DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+
+
+def is_digest(ref: str) -> bool:
+    return bool(DIGEST_RE.match(ref))
+
+
+def resolve_in_store(store: ArtifactStore, ref: str) -> Descriptor:
+    """Resolve ``ref`` in ``store``; errors read ``failed to get manifest descriptor: <e>`` (CLI-31)."""
+    from notation.errors import NotationError
+
+    try:
+        return store.resolve(ref)
+    except NotationError as exc:
+        message = str(exc)
+        if message.startswith(("failed to get manifest descriptor: ", "user input digest ")):
+            raise
+        raise type(exc)(f"failed to get manifest descriptor: {message}") from exc
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,12 @@ def policy_hash(config_dir: Path) -> str:
 
 def trust_store_hash(config_dir: Path) -> str:
     """Every path (type, name, file) and file content below ``{CONFIG}/truststore/x509``; symlinks by target."""
-    root = config_dir / "truststore" / "x509"
+    return trust_store_root_hash(config_dir / "truststore")
+
+
+def trust_store_root_hash(trust_store_root: Path) -> str:
+    """:func:`trust_store_hash` of a trust store directory given by itself (``<root>/x509/...``)."""
+    root = trust_store_root / "x509"
     h = hashlib.sha256(b"truststore\x00")
     count = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):

@@ -15,15 +15,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from notation._internal.cli.common import is_digest, resolve_in_store, tag_warning, take_credentials
+from notation._internal.cli.common import take_credentials
 from notation._internal.cli.framework import CommandError, Invocation
-from notation.errors import NotationError
+from notation._internal.stores import is_digest, resolve_in_store
+from notation._internal.verifier import failure_text, tag_warning
 
 if TYPE_CHECKING:
     from notation._internal.oci.descriptor import Descriptor
     from notation._internal.oci.store import ArtifactStore
     from notation._internal.registry.client import RegistryClient
-    from notation._internal.workflows.verify import VerifyTrace
+    from notation._internal.verifier import Verifier, VerifyReport
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,10 +38,6 @@ def check_parallel(value: int) -> None:
         raise CommandError(f"parallel value {value} must be between 1 and {MAX_PARALLEL}")
 
 
-def one_line(text: str) -> str:
-    return " ".join(text.split("\n"))
-
-
 @dataclass
 class Opened:
     store: ArtifactStore
@@ -51,7 +48,7 @@ class Opened:
 
 
 class StoreOpener:
-    """Opens the store of each reference; registry repositories share one RegistryClient for the whole command."""
+    """Opens the store of each reference for ``notation sign``; registry repositories share one RegistryClient."""
 
     def __init__(self, inv: Invocation, *, oci_layout: bool, scope: str = "", force_referrers_tag: bool = True) -> None:
         self._inv = inv
@@ -109,108 +106,17 @@ def run_ordered(items: Sequence[T], fn: Callable[[T], R], parallel: int) -> Iter
         yield from pool.map(fn, items)
 
 
-def failure_text(exc: BaseException) -> str:
-    """The one-line message of a failure; an unexpected exception still counts as a failure (fail closed)."""
-    if isinstance(exc, NotationError):
-        return one_line(exc.message)
-    return one_line(str(exc) or type(exc).__name__)
-
-
 # ---------------------------------------------------------------------------------------------------------------
-# verify
+# verify: a thin front end over notation.Verifier (the library holds every verification step)
 
 
-@dataclass
-class VerifyJob:
-    """What every reference of one ``notation verify`` call shares."""
-
-    policy: Any
-    trust_store: Any
-    user_metadata: dict[str, str]
-    max_signatures: int
-    plugin_hooks: Any
-    cache: Any
-    require_all_platforms: bool
-
-
-@dataclass
-class VerifyReport:
-    """The result for one reference (or, under ``platforms``, one platform manifest of an index)."""
-
-    reference: str
-    trace: VerifyTrace
-    status: str = "failed"
-    """verified | skipped | failed"""
-    display: str | None = None
-    subject: Descriptor | None = None
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    platform: str | None = None
-    platforms: list[VerifyReport] = field(default_factory=list)
-
-
-def verify_one(opener: StoreOpener, job: VerifyJob, reference: str) -> VerifyReport:
-    from notation._internal.workflows.multiarch import is_index, platform_manifests
-    from notation._internal.workflows.verify import VerifyTrace
-
-    report = VerifyReport(reference, VerifyTrace())
-    try:
-        opened = opener.open(reference)
-        try:
-            subject = resolve_in_store(opened.store, opened.ref)
-            if not is_digest(opened.ref):
-                report.warnings.append(tag_warning("verify", opened.ref))
-            _verify_subject(opened, job, subject, report)
-            if job.require_all_platforms and report.status == "verified" and is_index(subject):
-                for entry in platform_manifests(opened.store, subject):
-                    child = VerifyReport(f"{opened.store.display_name}@{entry.descriptor.digest}", VerifyTrace())
-                    child.platform = entry.platform
-                    try:
-                        _verify_subject(opened, job, entry.descriptor, child)
-                    except Exception as exc:  # one platform's failure is reported, the others still run
-                        child.error = failure_text(exc)
-                    report.platforms.append(child)
-                failed = [c for c in report.platforms if c.status == "failed"]
-                if failed:
-                    report.status = "failed"
-                    report.error = (
-                        f"{len(failed)} of {len(report.platforms)} platform manifests of {report.display} "
-                        "failed verification"
-                    )
-        finally:
-            opened.store.close()
-    except Exception as exc:  # reported per reference; the other references still run
-        report.status = "failed"
-        report.error = failure_text(exc)
-    return report
-
-
-def _verify_subject(opened: Opened, job: VerifyJob, subject: Descriptor, report: VerifyReport) -> None:
-    from notation._internal.workflows.verify import verify_artifact
-
-    report.subject = subject
-    report.display = f"{opened.store.display_name}@{subject.digest}"
-    outcome = verify_artifact(
-        opened.store,
-        subject,
-        policy=job.policy,
-        trust_store=job.trust_store,
-        scope=opened.scope,
-        user_metadata=job.user_metadata,
-        max_signatures=job.max_signatures,
-        plugin_hooks=job.plugin_hooks,
-        trace=report.trace,
-        cache=job.cache,
-    )
-    report.warnings.extend(outcome.warnings)
-    report.status = "skipped" if outcome.skipped else "verified"
-
-
-def verify_many(inv: Invocation, references: Sequence[str], opener: StoreOpener, job: VerifyJob, *, parallel: int,
-                output: str) -> int:  # fmt: skip
+def verify_many(inv: Invocation, references: Sequence[str], verifier: Verifier, *, oci_layout: bool, scope: str,
+                user_metadata: dict[str, str], parallel: int, output: str) -> int:  # fmt: skip
     """Verify every reference; print text lines (or one JSON document); 1 when any failed."""
     reports: list[VerifyReport] = []
-    for report in run_ordered(references, lambda ref: verify_one(opener, job, ref), parallel):
+    for report in verifier.reports(
+        references, user_metadata=user_metadata, parallel=parallel, oci_layout=oci_layout, scope=scope
+    ):
         reports.append(report)
         if output == "text":
             _print_verify_text(inv, report)
@@ -218,7 +124,7 @@ def verify_many(inv: Invocation, references: Sequence[str], opener: StoreOpener,
     if output == "json":
         from notation._internal.cli.report import verify_document, write_json
 
-        write_json(inv.stdout, verify_document(reports, job.cache))
+        write_json(inv.stdout, verify_document(reports, verifier.cache))
     else:
         inv.out(
             f"{len(reports)} reference{'s' if len(reports) != 1 else ''}: {counts['verified']} verified, "

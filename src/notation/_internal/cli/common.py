@@ -6,7 +6,6 @@ Nothing heavy is imported here at module level: these run on every CLI start-up.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.cli.framework import CommandError, Flag, Invocation
+from notation._internal.stores import is_digest, resolve_in_store
+from notation._internal.verifier import tag_warning
 
 if TYPE_CHECKING:
     from notation._internal.oci.descriptor import Descriptor
     from notation._internal.oci.store import ArtifactStore
 
-DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 
 
 def debug_flags() -> list[Flag]:
@@ -129,10 +129,6 @@ def take_credentials(inv: Invocation) -> Credentials:
     return creds
 
 
-def is_digest(ref: str) -> bool:
-    return bool(DIGEST_RE.match(ref))
-
-
 @dataclass
 class Target:
     """An opened artifact store and the tag or digest to resolve in it."""
@@ -186,32 +182,6 @@ def resolve_target(inv: Invocation, target: Target, op: str) -> Descriptor:
     if target.is_tag:
         inv.warn(tag_warning(op, target.ref))
     return subject
-
-
-def resolve_in_store(store: ArtifactStore, ref: str) -> Descriptor:
-    """Resolve ``ref`` in ``store``; errors read ``failed to get manifest descriptor: <e>`` (CLI-31)."""
-    from notation.errors import NotationError
-
-    try:
-        return store.resolve(ref)
-    except NotationError as exc:
-        message = str(exc)
-        if message.startswith(("failed to get manifest descriptor: ", "user input digest ")):
-            raise
-        raise type(exc)(f"failed to get manifest descriptor: {message}") from exc
-
-
-def tag_warning(op: str, tag: str) -> str:
-    """CLI-31's mutable-tag warning for verify/list/inspect (sign has its own wording)."""
-    if op == "sign":
-        return (
-            f"Always sign the artifact using digest(@sha256:...) rather than a tag(:{tag}) because tags are mutable "
-            "and a tag reference can point to a different artifact than the one signed."
-        )
-    return (
-        f"Always {op} the artifact using digest(@sha256:...) rather than a tag(:{tag}) because resolved digest may "
-        "not point to the same signed artifact, as tags are mutable."
-    )
 
 
 def stdin_is_tty() -> bool:

@@ -11,11 +11,9 @@ from notation._internal.cli.common import (
     check_max_signatures,
     debug_flags,
     max_signatures_flag,
-    open_target,
     parse_flag_map,
     registry_flags,
     require_reference,
-    resolve_target,
     setup_logging,
     take_credentials,
 )
@@ -42,35 +40,6 @@ Example - [Experimental] Verify a signature on an OCI artifact identified by a t
 """
 
 
-def _plugin_hooks(plugin_config: dict[str, str]) -> Any:
-    """Verification plugin support (plugins.md §7): plugins are looked up in {LIBEXEC}/plugins.
-
-    The plugin machinery is imported only when a signature names a verification plugin (start-up budget).
-    """
-    import threading
-
-    from notation._internal.workflows.verify import PluginHooks
-
-    lock = threading.Lock()
-    loaded: list[Any] = []
-
-    def real() -> Any:
-        with lock:
-            if not loaded:
-                from notation._internal.config.dirs import libexec_dir
-                from notation._internal.plugin.manager import PluginManager
-                from notation._internal.plugin.verifier import make_plugin_hooks
-
-                loaded.append(make_plugin_hooks(PluginManager(libexec_dir()), plugin_config))
-            return loaded[0]
-
-    return PluginHooks(
-        resolve=lambda info: real().resolve(info),
-        capabilities=lambda plugin: real().capabilities(plugin),
-        verify=lambda plugin, info, statement, capabilities: real().verify(plugin, info, statement, capabilities),
-    )
-
-
 def _verify_cache(inv: Invocation, config_dir: Any) -> Any:
     """``--cache`` or NOTATION_VERIFY_CACHE=1: the verification cache in {CACHE}/verify (off by default)."""
     from notation._internal import verifycache
@@ -84,9 +53,7 @@ def _verify_cache(inv: Invocation, config_dir: Any) -> Any:
 
 def _run(inv: Invocation) -> int | None:
     from notation._internal.config import dirs
-    from notation._internal.trust.policy import TrustPolicyDocument
-    from notation._internal.trust.store import TrustStore
-    from notation._internal.workflows.verify import verify_artifact
+    from notation._internal.verifier import Verifier
 
     setup_logging(inv)
     take_credentials(inv)  # CLI-09: before anything (plugins included) runs
@@ -101,49 +68,37 @@ def _run(inv: Invocation) -> int | None:
     if "allow-referrers-api" in inv.changed:
         inv.warn("flag '--allow-referrers-api' is deprecated and will be removed in future versions.")
     config_dir = dirs.config_dir()
-    policy = TrustPolicyDocument.load(config_dir)  # CLI-51: policy errors come first, as they are
-    trust_store = TrustStore(config_dir / "truststore")
-    plugin_config = parse_flag_map(inv.flag_list("plugin-config"), "plugin-config")
-    metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
-    oci_layout = inv.flag_bool("oci-layout")
-    cache = _verify_cache(inv, config_dir)
-    if len(inv.args) > 1 or output == "json" or inv.flag_bool("require-all-platforms"):
-        from notation._internal.cli.batch import StoreOpener, VerifyJob, verify_many
+    creds = take_credentials(inv)
+    # CLI-51: policy errors come first, as they are (the Verifier loads the policy when it is made).
+    verifier = Verifier(
+        config_dir=config_dir,
+        username=creds.username,
+        password=creds.password,
+        plain_http=bool(inv.values.get("insecure-registry")),
+        max_signatures=max_signatures,
+        require_all_platforms=inv.flag_bool("require-all-platforms"),
+    )
+    with verifier:
+        verifier.plugin_config = parse_flag_map(inv.flag_list("plugin-config"), "plugin-config")
+        metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
+        oci_layout = inv.flag_bool("oci-layout")
+        verifier.cache = _verify_cache(inv, config_dir)
+        scope = inv.flag_str("scope")
+        if len(inv.args) > 1 or output == "json" or verifier.require_all_platforms:
+            from notation._internal.cli.batch import verify_many
 
-        job = VerifyJob(
-            policy=policy,
-            trust_store=trust_store,
-            user_metadata=metadata,
-            max_signatures=max_signatures,
-            plugin_hooks=_plugin_hooks(plugin_config),
-            cache=cache,
-            require_all_platforms=inv.flag_bool("require-all-platforms"),
-        )
-        opener = StoreOpener(inv, oci_layout=oci_layout, scope=inv.flag_str("scope"))
-        try:
-            return verify_many(inv, inv.args, opener, job, parallel=parallel, output=output)
-        finally:
-            opener.close()
-
-    with open_target(inv, reference, oci_layout=oci_layout) as target:
-        subject = resolve_target(inv, target, "verify")
-        scope = inv.flag_str("scope") if oci_layout else _registry_scope(reference)
-        outcome = verify_artifact(
-            target.store,
-            subject,
-            policy=policy,
-            trust_store=trust_store,
-            scope=scope,
-            user_metadata=metadata,
-            max_signatures=max_signatures,
-            plugin_hooks=_plugin_hooks(plugin_config),
-            cache=cache,
-        )
+            return verify_many(inv, inv.args, verifier, oci_layout=oci_layout, scope=scope, user_metadata=metadata,
+                               parallel=parallel, output=output)  # fmt: skip
+        report = verifier.report(reference, user_metadata=metadata, oci_layout=oci_layout, scope=scope)
+    for warning in report.warnings:  # CLI-31's tag warning, then the logged failures of the verified signature
+        inv.warn(warning)
+    if report.exception is not None:
+        raise report.exception
+    outcome = report.outcome
+    assert outcome is not None
     if outcome.skipped:
         inv.out(f"Trust policy is configured to skip signature verification for {outcome.reference}")
         return None
-    for warning in outcome.warnings:
-        inv.warn(warning)
     inv.out(f"Successfully verified signature for {outcome.reference}")
     user_metadata = outcome.verified.user_metadata if outcome.verified is not None else {}
     if user_metadata:
@@ -153,13 +108,6 @@ def _run(inv: Invocation) -> int | None:
         rows = [["KEY", "VALUE"], *([k, user_metadata[k]] for k in sorted(user_metadata))]
         inv.stdout.write(table(rows))
     return None
-
-
-def _registry_scope(reference: str) -> str:
-    from notation._internal.oci.reference import parse_reference
-
-    parsed = parse_reference(reference)
-    return f"{parsed.registry}/{parsed.repository}"
 
 
 def command() -> Command:

@@ -41,7 +41,11 @@ def _str_map(value: Any, member: str) -> dict[str, str]:
 
 def load_config(config_dir: Path | None = None) -> CLIConfig:
     """Load config.json strictly; a missing file is the empty config, a malformed one raises ConfigError."""
-    path = (config_dir or dirs.config_dir()) / dirs.CONFIG_FILE
+    return load_config_file((config_dir or dirs.config_dir()) / dirs.CONFIG_FILE)
+
+
+def load_config_file(path: Path) -> CLIConfig:
+    """One config.json at ``path`` (notation's, Docker's, or an imagePullSecret's ``.dockerconfigjson``)."""
     data = read_regular_file(path)
     if data is None:
         return CLIConfig(path=path)

@@ -120,6 +120,7 @@ class Authenticator:
         self._lock = threading.Lock()
         self._schemes: dict[str, str | _Bearer] = {}
         self._tokens: dict[tuple[str, str, str], str] = {}
+        self._flights: dict[tuple[str, str, str], threading.Lock] = {}
 
     def credential(self, registry: str) -> Credential:
         return self._credentials(registry)
@@ -159,7 +160,8 @@ class Authenticator:
             release(response)  # first, so a token endpoint on the same host can reuse this connection
             bearer = _Bearer(params["realm"], params.get("service", ""))
             wanted = merge_scopes([*scopes, params.get("scope", "")])
-            authorization = "Bearer " + self._token(host, registry, bearer, wanted, refresh=bool(preset))
+            stale = preset.removeprefix("Bearer ") if preset else None
+            authorization = "Bearer " + self._token(host, registry, bearer, wanted, refresh=bool(preset), stale=stale)
             with self._lock:
                 self._schemes[host] = bearer
         else:
@@ -178,16 +180,27 @@ class Authenticator:
         assert isinstance(scheme, _Bearer)
         return "Bearer " + self._token(host, registry, scheme, merge_scopes(scopes), refresh=False)
 
-    def _token(self, host: str, registry: str, bearer: _Bearer, scopes: list[str], *, refresh: bool) -> str:
+    def _token(
+        self, host: str, registry: str, bearer: _Bearer, scopes: list[str], *, refresh: bool, stale: str | None = None
+    ) -> str:
+        """The cached token for (host, service, scopes), else one fetched now: single-flight, so that threads that
+        hit the same challenge at once (a verifier's first images) cause one token exchange, not one each.
+        ``refresh``: ``stale`` was refused; fetch anew unless another thread already replaced it."""
         key = (host, bearer.service, " ".join(scopes))
         with self._lock:
             cached = self._tokens.get(key)
+            flight = self._flights.setdefault(key, threading.Lock())
         if cached is not None and not refresh:
             return cached
-        token = self._fetch_token(registry, bearer, scopes)
-        with self._lock:
-            self._tokens[key] = token
-        return token
+        with flight:
+            with self._lock:
+                current = self._tokens.get(key)
+            if current is not None and (not refresh or (stale is not None and current != stale)):
+                return current
+            token = self._fetch_token(registry, bearer, scopes)
+            with self._lock:
+                self._tokens[key] = token
+            return token
 
     def _fetch_token(self, registry: str, bearer: _Bearer, scopes: list[str]) -> str:
         try:

@@ -48,6 +48,7 @@ class RegistryClient:
         session: requests.Session | None = None,
         options: TransportOptions | None = None,
         credential_store: CredentialStore | None = None,
+        insecure_registries: tuple[str, ...] = (),
     ) -> None:
         self.transport = Transport(session, options)
         self.auth = Authenticator(
@@ -56,6 +57,7 @@ class RegistryClient:
         )
         self.insecure = insecure
         self.config_dir = config_dir
+        self._extra_insecure = tuple(insecure_registries)
         self._insecure_registries: tuple[str, ...] | None = None
         self._lock = threading.Lock()
         self._referrers_unsupported: set[str] = set()
@@ -84,7 +86,8 @@ class RegistryClient:
         if self._insecure_registries is None:
             from notation._internal.config.config_file import load_config_lenient
 
-            self._insecure_registries = load_config_lenient(self.config_dir).insecure_registries
+            configured = load_config_lenient(self.config_dir).insecure_registries
+            self._insecure_registries = (*configured, *self._extra_insecure)
         host = "registry-1.docker.io" if registry == "docker.io" else registry
         plain = is_plain_http(registry, insecure=self.insecure, insecure_registries=self._insecure_registries)
         return f"{'http' if plain else 'https'}://{host}"

@@ -289,6 +289,11 @@ class TrustPolicyDocument:
     @classmethod
     def load(cls, config_dir: Path) -> TrustPolicyDocument:
         """TP-01/TP-02: read `trustpolicy.oci.json` if present, else `trustpolicy.json`; parse and validate."""
+        return cls.load_with_bytes(config_dir)[0]
+
+    @classmethod
+    def load_with_bytes(cls, config_dir: Path) -> tuple[TrustPolicyDocument, bytes]:
+        """As :meth:`load`, also returning the document's bytes (a long-lived verifier fingerprints them)."""
         path = config_dir / POLICY_FILE_OCI
         try:
             data = _read_policy_file(path)
@@ -306,7 +311,7 @@ class TrustPolicyDocument:
             raise TrustPolicyError(
                 f"malformed trust policy. To create a trust policy, see: {TRUST_POLICY_LINK}"
             ) from None
-        return doc.validated()
+        return doc.validated(), data
 
     # -- validation (§2.4) -------------------------------------------------------------------------------------------
 
