@@ -63,7 +63,8 @@ def env(vault: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginMa
     vault.write_fake_az(bin_dir)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(vault.ca_cert_path))
-    monkeypatch.setenv("AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION", "true")
+    for knob in ("AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION", "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE"):
+        monkeypatch.delenv(knob, raising=False)  # the SDK defaults (challenge verification on) must work
     for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     return PluginManager(libexec)
@@ -181,3 +182,39 @@ def test_azkv09_unknown_certificate(vault: Any, env: PluginManager) -> None:
         _sign(env, key_id, {"credential_type": "azurecli"}, mediatypes.JWS_ENVELOPE)
     assert err.value.code == "VALIDATION_ERROR"
     assert str(err.value).startswith("A certificate with (name/id) does-not-exist was not found in this key vault.")
+
+
+def test_azkv_signing_through_rbac_only_vault(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An RBAC vault (enableRbacAuthorization, no access policies): the plugin gets ForbiddenByRbac until the
+    signed-in user holds Key Vault Crypto User (sign) and Certificate User (certificate + secret read), then signs
+    with the chain from the secret; Certificate User alone at the certificate's scope yields the secrets hint."""
+    with vault_mod.VaultServer(tmp_path_factory.mktemp("rbac-vault")) as rbac:
+        reg = rbac.registry
+        created = rbac.create_certificate("rbac-cert", _policy())
+        reg.update_vault(rbac.vault_name, enable_rbac_authorization=True)
+        libexec = tmp_path / "libexec"
+        install_launcher(libexec / "plugins" / "azure-kv")
+        rbac.write_fake_az(tmp_path / "bin")
+        monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(rbac.ca_cert_path))
+        for knob in ("AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION",
+                     "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
+                     "AZURE_CLIENT_SECRET", "IDENTITY_ENDPOINT"):
+            monkeypatch.delenv(knob, raising=False)
+        manager = PluginManager(libexec)
+        config = {"credential_type": "azurecli"}
+        with pytest.raises(PluginCommandError) as err:
+            _sign(manager, created["id"], config, mediatypes.JWS_ENVELOPE)
+        assert err.value.code == "ACCESS_DENIED"
+        assert "Action: 'Microsoft.KeyVault/vaults/certificates/read'" in str(err.value)
+        vault_id = reg.vault_id(rbac.vault_name)
+        reg.role_assignments.create(f"{vault_id}/certificates/rbac-cert", "Key Vault Reader", rbac.default_principal)
+        reg.role_assignments.create(vault_id, "Key Vault Crypto User", rbac.default_principal)
+        with pytest.raises(PluginCommandError) as err:
+            _sign(manager, created["id"], config, mediatypes.JWS_ENVELOPE)
+        assert str(err.value) == SECRETS_HINT
+        reg.role_assignments.create(vault_id, "Key Vault Certificate User", rbac.default_principal)
+        info = _sign(manager, created["id"], config, mediatypes.JWS_ENVELOPE)
+        assert "wabbit-networks.io" in info.certificate_chain[0].subject.rfc4514_string()

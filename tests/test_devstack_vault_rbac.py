@@ -136,3 +136,58 @@ def test_registry_create_delete_recover_purge(vault: VaultServer) -> None:
     rbac = reg.create_vault("kv-rbac", enable_rbac_authorization=True)
     assert rbac["accessPolicies"] == []
     assert {v["name"] for v in reg.list_vaults()} >= {"kv-life", "kv-rbac"}
+
+
+def _cli(vault: VaultServer, *argv: str) -> Any:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "notation_devstack", "vault", *argv, "--state-dir",
+                          str(vault.state_dir)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if out.stdout.strip().startswith(("{", "[")) else out.stdout
+
+
+NAMED = "devstack-named-test"
+
+
+def test_named_vault_via_cli_hosts_and_role_assignment(vault: VaultServer) -> None:
+    """A named RBAC vault at https://<name>.localhost:<port> with SDK defaults: /etc/hosts line added by
+    `vault hosts --apply`, an SNI certificate for exactly that name, a role assigned with `vault role assignment`."""
+    import os
+    import ssl
+
+    from cryptography import x509
+
+    from notation_devstack.vault import hosts
+
+    created = _cli(vault, "create", "-n", NAMED, "--enable-rbac-authorization", "true")
+    assert created["properties"]["enableRbacAuthorization"] is True
+    host = hosts.vault_host(NAMED)
+    if not hosts.resolves(host):
+        if os.geteuid() != 0:
+            pytest.skip(f"{host} does not resolve and /etc/hosts is not writable (needs `vault hosts --apply`)")
+        _cli(vault, "hosts", "--apply")
+    assert hosts.resolves(host)
+    assert hosts.missing_lines([NAMED]) == []
+    url = f"https://{host}:{vault.port}"
+    pem = ssl.get_server_certificate((host, vault.port), ca_certs=str(vault.ca_cert_path))
+    san = x509.load_pem_x509_certificate(pem.encode()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == [host]
+    client = SecretClient(url, vault.credential(ALICE), **_kw(vault))
+    with pytest.raises(HttpResponseError, match="not authorized to perform action"):
+        client.set_secret("n1", "v")
+    assignment = _cli(vault, "role", "assignment", "create", "--role", "Key Vault Secrets Officer",
+                      "--assignee", ALICE, "--vault-name", NAMED)
+    assert assignment["scope"].endswith(f"/vaults/{NAMED}")
+    secret = client.set_secret("n1", "v")
+    assert secret.id.startswith(f"{url}/secrets/n1/")
+    listed = _cli(vault, "role", "assignment", "list", "--assignee", ALICE, "--vault-name", NAMED)
+    assert [a["name"] for a in listed] == [assignment["name"]]
+    _cli(vault, "role", "assignment", "delete", "--ids", assignment["id"])
+    with pytest.raises(HttpResponseError):
+        client.get_secret("n1")
+    _cli(vault, "delete", "-n", NAMED)
+    _cli(vault, "purge", "-n", NAMED)

@@ -142,7 +142,8 @@ def azure_errors(secrets_hint: bool = False) -> Iterator[None]:
         if isinstance(exc, ClientAuthenticationError) and status is None:
             raise PluginFailure(ERROR, str(exc.message or exc).strip()) from None
         akv_code, message = _service_error(exc)
-        if secrets_hint and "does not have secrets get permission" in message:
+        rbac_denied = "secrets/getSecret/action" in message and "not authorized" in message
+        if secrets_hint and ("does not have secrets get permission" in message or rbac_denied):
             raise PluginFailure(ERROR, SECRETS_HINT) from None
         meta = {"akvErrorCode": akv_code} if akv_code else {}
         if status is not None:

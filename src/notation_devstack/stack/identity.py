@@ -20,5 +20,4 @@ def credential_env(state: Path, info: dict[str, Any]) -> dict[str, str]:
         "DEVSTACK_PRINCIPAL_ID": managed_identity_object_id(None),
         "IDENTITY_ENDPOINT": str(server["managedIdentityEndpoint"]),
         "IDENTITY_HEADER": "notation-devstack",
-        "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
     }

@@ -73,6 +73,8 @@ def register(subparsers: Any) -> None:
     state(dp)
     dp.set_defaults(handler=_delete_policy)
 
+    _register_control(sub, state)
+
     cert = sub.add_parser("certificate", help="az keyvault certificate")
     csub = cert.add_subparsers(dest="certificate_command", metavar="COMMAND")
     cert.set_defaults(handler=lambda _a: (cert.print_help(), 0)[1])
@@ -149,6 +151,166 @@ def _serve(args: argparse.Namespace) -> int:
         )
         while not stop.wait(0.5):
             pass
+    return 0
+
+
+# --- vaults, hosts and role assignments (the control plane, straight on the state directory) ---------------------
+
+
+def _register_control(sub: Any, state: Any) -> None:
+    create = sub.add_parser("create", help="az keyvault create (a named vault)")
+    create.add_argument("--name", "-n", required=True)
+    create.add_argument("--enable-rbac-authorization", choices=("true", "false"), default="false")
+    create.add_argument("--retention-days", type=int, default=90, help="soft delete retention, 7-90")
+    create.add_argument("--enable-purge-protection", choices=("true", "false"), default=None)
+    state(create)
+    create.set_defaults(handler=_vault_create)
+    for verb, text in (("show", "az keyvault show"), ("delete", "az keyvault delete"),
+                       ("purge", "az keyvault purge"), ("recover", "az keyvault recover")):
+        p = sub.add_parser(verb, help=text)
+        p.add_argument("--name", "-n", required=True)
+        state(p)
+        p.set_defaults(handler=_vault_simple, verb=verb)
+    lst = sub.add_parser("list", help="az keyvault list")
+    state(lst)
+    lst.set_defaults(handler=_vault_list)
+    hosts = sub.add_parser("hosts", help="the /etc/hosts lines named vaults need (--apply adds them, as root)")
+    hosts.add_argument("--apply", action="store_true")
+    hosts.add_argument("--hosts-file", default="/etc/hosts")
+    state(hosts)
+    hosts.set_defaults(handler=_vault_hosts)
+
+    role = sub.add_parser("role", help="az role (assignments for RBAC vaults)")
+    rsub = role.add_subparsers(dest="role_command", metavar="COMMAND")
+    role.set_defaults(handler=lambda _a: (role.print_help(), 0)[1])
+    ra = rsub.add_parser("assignment", help="az role assignment")
+    rasub = ra.add_subparsers(dest="assignment_command", metavar="COMMAND")
+    ra.set_defaults(handler=lambda _a: (ra.print_help(), 0)[1])
+    for verb in ("create", "list", "delete"):
+        p = rasub.add_parser(verb, help=f"az role assignment {verb}")
+        p.add_argument("--role", help="role name, GUID or definition id")
+        p.add_argument("--assignee", help="object id, user principal name or service principal (client) id")
+        p.add_argument("--assignee-object-id")
+        p.add_argument("--assignee-principal-type", default="User",
+                       choices=("User", "Group", "ServicePrincipal", "ForeignGroup", "Device"))
+        p.add_argument("--scope", help="ARM scope; default: the vault given by --vault-name, else /")
+        p.add_argument("--vault-name", help="shorthand for --scope <that vault's id>")
+        if verb == "create":
+            p.add_argument("--name", help="the assignment's GUID (default: a new one)")
+            p.add_argument("--description")
+        if verb == "list":
+            p.add_argument("--all", action="store_true", help="every assignment")
+            p.add_argument("--include-inherited", action="store_true")
+        if verb == "delete":
+            p.add_argument("--ids", nargs="+")
+        state(p)
+        p.set_defaults(handler=_role_assignment, verb=verb)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from notation_devstack.vault.client import resolve_state_dir
+    from notation_devstack.vault.registry import VaultRegistry
+
+    return VaultRegistry(resolve_state_dir(args.state_dir))
+
+
+def _print(doc: Any) -> None:
+    print(json.dumps(doc, indent=2))
+
+
+def _vault_create(args: argparse.Namespace) -> int:
+    from notation_devstack.vault.server import vault_view
+
+    reg = _registry(args)
+    props = reg.create_vault(
+        args.name, enable_rbac_authorization=args.enable_rbac_authorization == "true",
+        soft_delete_retention_days=args.retention_days,
+        enable_purge_protection=None if args.enable_purge_protection is None
+        else args.enable_purge_protection == "true",
+    )
+    _print(vault_view(props))
+    return 0
+
+
+def _vault_simple(args: argparse.Namespace) -> int:
+    from notation_devstack.vault.server import vault_view
+
+    reg = _registry(args)
+    if args.verb == "show":
+        props = reg.get_vault(args.name)
+        if props is None:
+            raise VaultError(f"The Vault '{args.name}' not found within subscription.")
+        _print(vault_view(props))
+    elif args.verb == "delete":
+        reg.delete_vault(args.name)
+    elif args.verb == "purge":
+        reg.purge_deleted_vault(args.name)
+    else:
+        _print(vault_view(reg.recover_vault(args.name)))
+    return 0
+
+
+def _vault_list(args: argparse.Namespace) -> int:
+    from notation_devstack.vault.server import vault_view
+
+    _print([vault_view(p) for p in _registry(args).list_vaults()])
+    return 0
+
+
+def _vault_hosts(args: argparse.Namespace) -> int:
+    from notation_devstack.vault import hosts
+
+    names = [str(p["name"]) for p in _registry(args).list_vaults()]
+    path = Path(args.hosts_file)
+    if not args.apply:
+        for line in hosts.missing_lines(names, path):
+            print(line)
+        return 0
+    try:
+        added = hosts.ensure_entries(names, path)
+    except PermissionError as exc:
+        raise VaultError(f"cannot write {path}: run as root, or add the lines `vault hosts` prints") from exc
+    for line in added:
+        print(f"added: {line}", file=sys.stderr)
+    return 0
+
+
+def _assignee(value: str | None) -> str | None:
+    import uuid
+
+    from notation_devstack.vault.tokens import object_id_for_client, object_id_for_upn
+
+    if not value:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return object_id_for_upn(value) if "@" in value else object_id_for_client(value)
+
+
+def _role_assignment(args: argparse.Namespace) -> int:
+    reg = _registry(args)
+    ra = reg.role_assignments
+    principal = args.assignee_object_id or _assignee(args.assignee)
+    scope = args.scope or (reg.vault_id(args.vault_name) if args.vault_name else None)
+    if args.verb == "create":
+        if not args.role or not principal:
+            raise VaultError("usage error: --role and --assignee (or --assignee-object-id) are required")
+        try:
+            _print(ra.create(scope or "/", args.role, principal, principal_type=args.assignee_principal_type,
+                             name=args.name, description=args.description))
+        except ValueError as exc:
+            raise VaultError(str(exc)) from exc
+        return 0
+    if args.verb == "list":
+        _print(ra.list(scope=None if args.all else scope, assignee=principal, role=args.role,
+                       include_inherited=args.include_inherited))
+        return 0
+    gone: list[Any] = []
+    for ident in args.ids or [None]:
+        gone += ra.delete(ident, scope=scope, assignee=principal, role=args.role)
+    if not gone:
+        print("No matched assignments were found to delete", file=sys.stderr)
     return 0
 
 
