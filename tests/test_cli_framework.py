@@ -22,6 +22,7 @@ Usage:
   notation [command]
 
 Available Commands:
+  blob        Commands for blob
   certificate Manage certificates in trust store
   completion  Generate the autocompletion script for the specified shell
   help        Help about any command
@@ -337,7 +338,7 @@ def test_placeholders_agree_with_their_commands() -> None:
     load_all(root)  # raises if a name, alias or short text disagrees
     assert all(c.loader is None for c in root.children)
     assert [c.name for c in root.children if c.name != "help"] == [
-        "certificate", "completion", "inspect", "key", "list", "login", "logout", "plugin", "policy", "sign",
+        "blob", "certificate", "completion", "inspect", "key", "list", "login", "logout", "plugin", "policy", "sign",
         "verify", "version",
     ]  # fmt: skip
 

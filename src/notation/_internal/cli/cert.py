@@ -160,14 +160,16 @@ def _delete(inv: Invocation) -> None:
         removed = ts.delete_store(
             store_type, store_name, confirm=lambda: confirm(prompt, inv.stdin, inv.stdout, assume_yes=yes)
         )
-        inv.out("Operation cancelled." if removed is None else f"Successfully deleted {removed}")
+        if removed is not None:
+            inv.out(f"Successfully deleted {removed}")
         return
     name = inv.args[0]
     prompt = f'Are you sure you want to delete "{name}" in "{store_name}" of type "{store_type}"? [y/N] '
     deleted = ts.delete(
         store_type, store_name, name, confirm=lambda: confirm(prompt, inv.stdin, inv.stdout, assume_yes=yes)
     )
-    inv.out("Operation cancelled." if deleted is None else f"Successfully deleted {name}")
+    if deleted is not None:
+        inv.out(f"Successfully deleted {name}")
 
 
 # -- generate-test / cleanup-test ----------------------------------------------------------------------------
@@ -212,7 +214,6 @@ def _cleanup(inv: Invocation) -> None:
         "signing key and local key files? [y/N] "
     )
     if not confirm(prompt, inv.stdin, inv.stdout, assume_yes=inv.flag_bool("yes")):
-        inv.out("Operation cancelled.")
         return
     ts = _trust_store()
     try:

@@ -31,6 +31,7 @@ ROOT_SHORT = "Notation - a tool to sign and verify artifacts"
 # (module, factory, name, aliases, short): root help and command lookup need only these, so a command's module is
 # imported only when that command runs (``notation --help`` imports none of them).
 _COMMANDS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    ("blob", "command", "blob", (), "Commands for blob"),
     ("cert", "command", "certificate", ("cert",), "Manage certificates in trust store"),
     ("completion", "command", "completion", (), "Generate the autocompletion script for the specified shell"),
     ("inspect", "command", "inspect", (), "Inspect all signatures associated with the signed artifact"),

@@ -56,10 +56,18 @@ def _render_children(node: Node, indent: str, lines: list[str]) -> None:
 
 
 def confirm(prompt: str, stdin: TextIO, stdout: TextIO, *, assume_yes: bool = False) -> bool:
-    """Ask ``prompt`` (no newline) and read one line; only y/yes (any case) is a yes, EOF is a no."""
+    """Go's AskForConfirmation: ask ``prompt`` (no newline) and read one line; only y/yes (any case) is a yes.
+
+    A line that is not a yes prints ``Operation cancelled.``; at end of input nothing more is printed (Go's
+    scanner found no line), so a closed stdin leaves only the prompt."""
     if assume_yes:
         return True
     stdout.write(prompt)
     stdout.flush()
     line = stdin.readline()
-    return line.strip().lower() in ("y", "yes")
+    if not line:
+        return False
+    if line.rstrip("\n").rstrip("\r").lower() in ("y", "yes"):
+        return True
+    stdout.write("Operation cancelled.\n")
+    return False

@@ -82,7 +82,6 @@ def _uninstall(inv: Invocation) -> None:
         ) from None
     prompt = f'Are you sure you want to uninstall plugin "{name}"? [y/N] '
     if not confirm(prompt, inv.stdin, inv.stdout, assume_yes=inv.flag_bool("yes")):
-        inv.out("Operation cancelled.")
         return
     manager.uninstall(name)
     inv.out(f"Successfully uninstalled plugin {name}")

@@ -42,7 +42,6 @@ def _write_policy(inv: Invocation, data: bytes) -> Path | None:
         if exists and not confirm(
             "The trust policy file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout
         ):
-            inv.out("Operation cancelled.")
             return None
     target = config_dir / dirs.TRUST_POLICY_FILE
     try:

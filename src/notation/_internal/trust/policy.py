@@ -512,7 +512,9 @@ class _PairList(list[tuple[str, Any]]):
     """A JSON object kept as its member list (order and duplicates preserved)."""
 
 
-def _decode(data: bytes) -> TrustPolicyDocument:
+def load_json_root(data: bytes, go_type: str) -> _PairList | None:
+    """Decode a policy file's JSON as Go's encoding/json would see it: the top-level object (None for ``null``),
+    with Go's error wording for everything else (shared by the OCI and the blob trust policy)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -528,11 +530,16 @@ def _decode(data: bytes) -> TrustPolicyDocument:
     except RecursionError:  # hostile nesting is a parse error (Go: "exceeded max depth"), never a crash
         raise TrustPolicyParseError("exceeded max depth") from None
     if root is None:
-        return TrustPolicyDocument(version="", statements=())
+        return None
     if not isinstance(root, _PairList):
-        raise TrustPolicyParseError(
-            f"json: cannot unmarshal {_json_kind(root)} into Go value of type trustpolicy.OCIDocument"
-        )
+        raise TrustPolicyParseError(f"json: cannot unmarshal {_json_kind(root)} into Go value of type {go_type}")
+    return root
+
+
+def _decode(data: bytes) -> TrustPolicyDocument:
+    root = load_json_root(data, "trustpolicy.OCIDocument")
+    if root is None:
+        return TrustPolicyDocument(version="", statements=())
     top = _fields(root, ("version", "trustPolicies"))
     version = _str(top.get("version"), "OCIDocument.version")
     raw_statements = top.get("trustPolicies")

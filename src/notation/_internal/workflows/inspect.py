@@ -59,6 +59,8 @@ class SignatureSummary:
     timestamp: TimestampSummary | None
     certificates: tuple[CertificateSummary, ...]
     signed_artifact: Descriptor
+    content_type: str = ""
+    """The payload content type (shown by the 2.0 tree and JSON forms)."""
 
 
 @dataclass
@@ -165,6 +167,7 @@ def summarize_signature(
         timestamp=timestamp,
         certificates=summarize_certificates(info.certificate_chain),
         signed_artifact=Descriptor(target.media_type, target.digest, target.size),
+        content_type=signed.content_type,
     )
 
 
