@@ -1,0 +1,5 @@
+import sys
+
+from notation_admission.cli import main
+
+sys.exit(main())
