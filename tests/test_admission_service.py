@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import threading

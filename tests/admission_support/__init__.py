@@ -145,7 +145,8 @@ def review(obj: dict[str, Any], *, operation: str = "CREATE", dry_run: bool = Fa
 
 
 def provider_request(*keys: str) -> dict[str, Any]:
-    return {"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest", "request": {"keys": list(keys)}}
+    api = "externaldata.gatekeeper.sh/v1beta1"
+    return {"apiVersion": api, "kind": "ProviderRequest", "request": {"keys": list(keys)}}
 
 
 def free_port() -> int:
