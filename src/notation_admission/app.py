@@ -23,7 +23,6 @@ from starlette.routing import Route
 
 from notation_admission import workloads
 from notation_admission.core import Core, Verdict, one_line
-from notation_admission.report import verify_document
 
 log = logging.getLogger("notation_admission")
 
@@ -228,13 +227,21 @@ class Service:
         except BadRequest as exc:
             self._observe("verify", started, exc.status)
             return PlainTextResponse(str(exc) + "\n", exc.status)
-        verdicts = await self.core.check(refs)
-        report = verify_document(verdicts)
+        work = self.core.run_blocking(lambda: self.core.verifier.verify_document(refs))
+        try:
+            report = await asyncio.wait_for(asyncio.shield(work), self.core.budget)
+        except TimeoutError:
+            self._observe("verify", started, 503)
+            return PlainTextResponse(f"verification did not finish within the {self.core.budget:g}s budget\n", 503)
         self.decisions.write(
             {
                 "endpoint": "verify",
-                "allowed": all(v.allowed for v in verdicts),
-                "images": [_image_log(v) for v in verdicts],
+                "allowed": report["summary"]["failed"] == 0,
+                "images": [
+                    {"image": r["reference"], "digest": r["digest"], "allowed": r["result"] != "failed",
+                     "reason": r["error"]}
+                    for r in report["references"]
+                ],
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             }
         )

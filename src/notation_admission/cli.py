@@ -46,6 +46,8 @@ class Options:
     registry_timeout: float | None = None
     state_dir: Path | None = None
     decision_log: str = "-"
+    graceful_shutdown: float = 5.0
+    """Seconds open connections get to finish after SIGTERM (keep-alive clients would hold the exit forever)."""
 
 
 class UsageError(Exception):
@@ -191,6 +193,7 @@ class Running:
             http="httptools",
             loop="uvloop",
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=opts.graceful_shutdown,
             **kwargs,
         )
         self.server = uvicorn.Server(config)

@@ -254,18 +254,19 @@ class Core:
         return digest
 
     async def _verify(self, image: str, reference: str, key: tuple[str, str, str], write_shared: bool) -> Verdict:
-        def run() -> tuple[Any, Any]:
-            try:
-                return self.verifier.verify(reference), None
-            except Exception as exc:
-                return None, exc
-
-        outcome, exc = await self.run_blocking(run)
+        report = await self.run_blocking(lambda: self.verifier.report(reference))
         now = time.time()
         digest = key[2]
-        if exc is not None:
+        exc = report.exception
+        outcome = report.outcome
+        if exc is not None or outcome is None:
             self.metrics.verifications.labels("failed").inc()
-            return Verdict(image, False, reference, digest, error_text(exc), source="verifier", error=exc)
+            reason = error_text(exc) if exc is not None else "verification failed"
+            details = [f"{s.manifest.digest[:19]}: {one_line(s.error)}" for s in report.trace.signatures if s.error]
+            if details:
+                shown = "; ".join(details[:3]) + (f"; {len(details) - 3} more" if len(details) > 3 else "")
+                reason = f"{reason} ({shown})"
+            return Verdict(image, False, reference, digest, reason, source="verifier", error=exc)
         level = getattr(outcome, "level", None)
         policy = getattr(outcome, "policy_name", None)
         warnings = tuple(one_line(w) for w in outcome.warnings)

@@ -48,10 +48,7 @@ class TrustVerifier:
         import notation
 
         s = self.settings
-        cls: Any = getattr(notation, "Verifier", None)
-        if cls is None:  # pragma: no cover - until notation.Verifier is on main
-            from notation_admission._interim import InterimVerifier as cls
-        return cls(
+        return notation.Verifier(
             config_dir=config_dir,
             registry_config=str(s.registry_config) if s.registry_config else None,
             insecure_registries=tuple(s.insecure_registries),
@@ -91,9 +88,15 @@ class TrustVerifier:
         """The digest ``reference`` (``registry/repo:tag``) points at now."""
         return str(self.verifier.resolve(reference).digest)
 
-    def verify(self, reference: str) -> Any:
-        """``notation.Verifier.verify``: the outcome, or a typed ``notation.errors`` error."""
-        return self.verifier.verify(reference)
+    def report(self, reference: str) -> Any:
+        """``notation.Verifier.report``: never raises; ``.exception`` (typed) or ``.outcome``, and ``.trace`` with
+        every signature looked at (the per-signature reasons a denial names)."""
+        return self.verifier.report(reference)
+
+    def verify_document(self, references: list[str]) -> dict[str, Any]:
+        """What ``notation verify -o json`` prints for ``references``."""
+        doc: dict[str, Any] = self.verifier.verify_document(references)
+        return doc
 
     @property
     def request_count(self) -> int:
