@@ -193,7 +193,7 @@ class Running:
             http="httptools",
             loop="uvloop",
             timeout_keep_alive=30,
-            timeout_graceful_shutdown=opts.graceful_shutdown,
+            timeout_graceful_shutdown=max(1, round(opts.graceful_shutdown)),
             **kwargs,
         )
         self.server = uvicorn.Server(config)
