@@ -303,10 +303,10 @@ def _read_signature_file(path: str) -> bytes:
 
 def _verify_run(inv: Invocation) -> None:
     from notation._internal.cli.output import table
-    from notation._internal.cli.verify import _plugin_hooks
     from notation._internal.config import dirs
     from notation._internal.trust.blob_policy import BlobTrustPolicyDocument
     from notation._internal.trust.store import TrustStore
+    from notation._internal.verifier import plugin_hooks
     from notation._internal.workflows.blob import signature_media_type_for_path, verify_blob_stream
 
     setup_logging(inv)
@@ -329,7 +329,7 @@ def _verify_run(inv: Invocation) -> None:
             policy_name=inv.flag_str("policy-name") or None,
             content_media_type=inv.flag_str("media-type") or None,
             user_metadata=metadata,
-            plugin_hooks=_plugin_hooks(plugin_config),
+            plugin_hooks=plugin_hooks(plugin_config),
             display_name=blob_path,
         )
     warnings = outcome.warnings
