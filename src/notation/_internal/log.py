@@ -147,13 +147,13 @@ def debug_enabled() -> bool:
 _request_ids = itertools.count()
 
 
-def _headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> str:
+def _headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
     items = list(headers.items() if isinstance(headers, Mapping) else headers or [])
     if not items:
         return "   Empty header"
     lines = []
     for key, value in items:
-        shown = SCRUBBED if key.lower() in _SCRUB_HEADERS else value
+        shown = SCRUBBED if key.lower() in _SCRUB_HEADERS else str(value)
         lines.append(f"   {_go_quote(key)}: {_go_quote(shown)}")
     return "\n".join(lines)
 
@@ -162,7 +162,7 @@ def _go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def http_request(method: str, url: str, headers: Mapping[str, str] | None) -> int | None:
+def http_request(method: str, url: str, headers: Mapping[str, Any] | None) -> int | None:
     """Log ``Request #n`` with its (scrubbed) headers at debug level; the id pairs it with its response."""
     if not logger.isEnabledFor(logging.DEBUG):
         return None
@@ -177,7 +177,7 @@ def http_request(method: str, url: str, headers: Mapping[str, str] | None) -> in
     return rid
 
 
-def http_response(rid: int | None, status: int, reason: str, headers: Mapping[str, str] | None) -> None:
+def http_response(rid: int | None, status: int, reason: str, headers: Mapping[str, Any] | None) -> None:
     if rid is None or not logger.isEnabledFor(logging.DEBUG):
         return
     status_line = f"{status} {reason}".strip()

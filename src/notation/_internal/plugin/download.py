@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urljoin, urlsplit
 
+from notation._internal import log
+from notation._internal.neterr import go_error
 from notation._internal.plugin.archive import MAX_FILE_BYTES, MIB
 from notation.errors import PluginError
 
@@ -33,7 +35,9 @@ def download(
         for _ in range(MAX_REDIRECTS + 1):
             if urlsplit(current).scheme.lower() != "https":
                 raise PluginError(f'GET "{current}": only the HTTPS scheme is supported')
+            rid = log.http_request("GET", current, dict(session.headers)) if log.debug_enabled() else None
             with session.get(current, **kwargs) as resp:  # type: ignore[arg-type]
+                log.http_response(rid, resp.status_code, resp.reason or "", resp.headers)
                 if resp.is_redirect and resp.headers.get("Location"):
                     current = urljoin(current, resp.headers["Location"])
                     continue
@@ -52,16 +56,11 @@ def download(
                 return
         raise PluginError(f'GET "{url}": stopped after {MAX_REDIRECTS} redirects')
     except requests.RequestException as exc:
-        raise PluginError(f'GET "{current}": {type(exc).__name__}: {_short(exc)}') from exc
+        raise PluginError(go_error("GET", current, exc)) from exc
     except ValueError as exc:  # the URL was checked before; requests and urljoin parse the server's Location
         raise PluginError(f'GET "{current}": invalid redirect location: {exc}') from None
     finally:
         session.close()
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).replace("\n", " ")
-    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def download_to(url: str, dest: Path, *, verify: bool | str | None = None) -> None:

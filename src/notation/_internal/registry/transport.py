@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from notation._internal import log
+from notation._internal.neterr import go_error
 from notation.errors import RegistryError, StoreError
 
 if TYPE_CHECKING:
@@ -150,6 +152,11 @@ class Transport:
             if attempt:
                 time.sleep(self._delay(attempt, last_exc))
             self.request_count += 1
+            rid = (
+                log.http_request(method, url, {**self.session.headers, **(headers or {})})
+                if log.debug_enabled()
+                else None
+            )
             try:
                 response = self.session.request(
                     method,
@@ -161,17 +168,24 @@ class Transport:
                     allow_redirects=allow_redirects,
                     proxies=proxies,
                 )
-            except requests.exceptions.SSLError as exc:
-                raise RegistryError(f"{method} {_safe_url(url)}: TLS error: {_reason(exc)}") from None
+            except requests.exceptions.SSLError as exc:  # Go's net/http wording (neterr), never a secret-bearing URL
+                log.http_error(rid, go_error(method, _safe_url(url), exc))
+                raise RegistryError(go_error(method, _safe_url(url), exc)) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                message = go_error(
+                    method, _safe_url(url), exc, reading=isinstance(exc, requests.exceptions.ReadTimeout)
+                )
+                log.http_error(rid, message)
                 last_exc = exc
                 if attempt + 1 < attempts:
                     continue
-                raise RegistryError(f"{method} {_safe_url(url)}: {_reason(exc)}") from None
+                raise RegistryError(message) from None
             except requests.exceptions.RequestException as exc:
-                raise RegistryError(f"{method} {_safe_url(url)}: {_reason(exc)}") from None
+                log.http_error(rid, go_error(method, _safe_url(url), exc))
+                raise RegistryError(go_error(method, _safe_url(url), exc)) from None
             except ValueError as exc:  # requests parses the registry's Location when following a redirect
                 raise RegistryError(f"{method} {_safe_url(url)}: invalid redirect location: {exc}") from None
+            log.http_response(rid, response.status_code, response.reason or "", response.headers)
             if self.on_request is not None:
                 self.on_request(method, _safe_url(url), response.status_code)
             if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:

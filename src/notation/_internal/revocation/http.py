@@ -12,6 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from notation._internal import log
+from notation._internal.neterr import go_error
+
 if TYPE_CHECKING:
     import requests
 
@@ -85,14 +88,18 @@ def request(
     sess = new_session() if own else session
     deadline = time.monotonic() + timeout
     try:
+        rid = log.http_request(method, url, {**sess.headers, **(headers or {})}) if log.debug_enabled() else None
         try:
             resp = sess.request(
                 method, url, data=data, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=True
             )
         except requests.exceptions.Timeout as exc:
+            log.http_error(rid, go_error(method, url, exc))
             raise HTTPTimeout(f"{method} {url}: timeout") from exc
         except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-            raise HTTPFailure(f'{method.capitalize()} "{url}": {_reason(exc)}') from exc
+            log.http_error(rid, go_error(method, url, exc))
+            raise HTTPFailure(go_error(method, url, exc)) from exc
+        log.http_response(rid, resp.status_code, resp.reason or "", resp.headers)
         try:
             if time.monotonic() > deadline:
                 raise HTTPTimeout(f"{method} {url}: timeout")
@@ -110,7 +117,7 @@ def request(
                 except Exception as exc:  # urllib3 read errors share no base with requests'
                     if "timed out" in str(exc).lower():
                         raise HTTPTimeout(f"{method} {url}: timeout") from exc
-                    raise HTTPFailure(f'{method.capitalize()} "{url}": {_reason(exc)}') from exc
+                    raise HTTPFailure(go_error(method, url, exc, reading=True)) from exc
                 if not chunk:
                     break
                 total += len(chunk)
@@ -125,8 +132,3 @@ def request(
     finally:
         if own:
             sess.close()
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]
