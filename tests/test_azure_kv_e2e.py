@@ -134,9 +134,7 @@ def test_azkv_workload_identity(
     assert len(info.certificate_chain) == 1
 
 
-def test_azkv_environment_credential(
-    vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_azkv_environment_credential(vault: Any, env: PluginManager, monkeypatch: pytest.MonkeyPatch) -> None:
     """AZKV-05 credential_type=environment: client secret against the emulator's authority host (offline)."""
     client_id = "66666666-7777-8888-9999-000000000000"
     vault.set_policy(vault.object_id_for_client(client_id), certificates=["get"], keys=["sign"])
@@ -199,9 +197,14 @@ def test_azkv_signing_through_rbac_only_vault(
         rbac.write_fake_az(tmp_path / "bin")
         monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(rbac.ca_cert_path))
-        for knob in ("AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION",
-                     "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
-                     "AZURE_CLIENT_SECRET", "IDENTITY_ENDPOINT"):
+        for knob in (
+            "AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION",
+            "AZURE_KEYVAULT_VERIFY_CHALLENGE_RESOURCE",
+            "AZURE_CLIENT_ID",
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_SECRET",
+            "IDENTITY_ENDPOINT",
+        ):
             monkeypatch.delenv(knob, raising=False)
         manager = PluginManager(libexec)
         config = {"credential_type": "azurecli"}
@@ -218,3 +221,64 @@ def test_azkv_signing_through_rbac_only_vault(
         reg.role_assignments.create(vault_id, "Key Vault Certificate User", rbac.default_principal)
         info = _sign(manager, created["id"], config, mediatypes.JWS_ENVELOPE)
         assert "wabbit-networks.io" in info.certificate_chain[0].subject.rfc4514_string()
+
+
+def test_azkv_blob_sign_verify_ec384_cli(
+    vault: Any, env: PluginManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BLOB-04/06 through the CLI: ``notation blob sign`` with a key added for the azure-kv plugin streams the blob
+    through the plugin's key spec (EC P-384 -> sha384), and ``notation blob verify`` trusts the vault's chain."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    from notation._internal.cli.main import main
+    from notation._internal.config import dirs
+    from notation._internal.envelope.codec import parse_envelope
+    from notation._internal.envelope.payload import parse_payload
+
+    monkeypatch.setenv("NOTATION_LIBEXEC", str(tmp_path / "libexec"))
+    key_id = _key_id(vault, "ec").replace("/certificates/", "/keys/")
+    argv = ["key", "add", "--plugin", "azure-kv", "--id", key_id, "--plugin-config", "credential_type=azurecli", "akv"]
+    assert main(argv) == 0
+    blob = tmp_path / "model.safetensors"
+    blob.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    assert main(["blob", "sign", "-k", "akv", "--signature-format", "cose", str(blob)]) == 0
+    sig = tmp_path / "model.safetensors.cose.sig"
+    out = capsys.readouterr().out
+    assert out.endswith(f"Successfully signed {blob}\nSignature file written to {sig}\n")
+    info = parse_envelope(mediatypes.COSE_ENVELOPE, sig.read_bytes())
+    assert info.signature_algorithm.plugin_name == "ECDSA-SHA-384"
+    target = parse_payload(info.payload)
+    assert target.digest.startswith("sha384:") and target.size == blob.stat().st_size
+    assert " azure-kv/" in (info.unsigned.signing_agent or "")  # SIG-22: the raw-signing plugin is named
+    root = tmp_path / "akv-root.pem"
+    root.write_bytes(info.certificate_chain[-1].public_bytes(serialization.Encoding.PEM))
+    assert main(["cert", "add", "-t", "ca", "-s", "akv", str(root)]) == 0
+    (dirs.config_dir() / "trustpolicy.blob.json").write_text(
+        json.dumps(
+            {
+                "version": "1.0",
+                "trustPolicies": [
+                    {
+                        "name": "akv",
+                        "globalPolicy": True,
+                        # the emulator's certificates name no revocation service (nothing to ask on loopback)
+                        "signatureVerification": {"level": "strict", "override": {"revocation": "skip"}},
+                        "trustStores": ["ca:akv"],
+                        "trustedIdentities": ["*"],
+                    }
+                ],
+            }
+        )
+    )
+    capsys.readouterr()
+    assert main(["blob", "verify", "-s", str(sig), str(blob)]) == 0
+    assert capsys.readouterr().out == f"Successfully verified signature for {blob}\n"
+    with blob.open("r+b") as fh:
+        fh.seek(1024 * 1024)
+        fh.write(b"\0" if fh.read(1) != b"\0" else b"\1")
+    assert main(["blob", "verify", "-s", str(sig), str(blob)]) == 1
+    assert capsys.readouterr().err == (
+        "Error: signature verification failed: integrity check failed. signature does not match the given blob\n"
+    )
