@@ -60,7 +60,14 @@ _SECRET_KEYS = "|".join(  # names of the fields whose values are redacted
 )
 _JSON_SECRET = re.compile(rf'("(?:{_SECRET_KEYS})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _FORM_SECRET = re.compile(rf"(?<![A-Za-z0-9_])((?:{_SECRET_KEYS})=)[^&\s\"']+", re.IGNORECASE)
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|bearer|basic) +(?![a-z]+\b)[A-Za-z0-9._~+/=-]{6,}")
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|bearer|basic) +([A-Za-z0-9._~+/=-]{6,})")
+_PLAIN_WORD = re.compile(r"[a-z]+=?")  # "Bearer realm=...", "basic constraints": words, not credentials
+
+
+def _scrub_credential(match: re.Match[str]) -> str:
+    return match.group(0) if _PLAIN_WORD.fullmatch(match.group(2)) else f"{match.group(1)} {SCRUBBED}"
+
+
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 
@@ -69,7 +76,7 @@ def redact(text: str) -> str:
     token, password or secret, credentials after ``Bearer``/``Basic``, and anything shaped like a JWT."""
     text = _JSON_SECRET.sub(rf'\1"{SCRUBBED}"', text)
     text = _FORM_SECRET.sub(rf"\1{SCRUBBED}", text)
-    text = _AUTH_SCHEME.sub(rf"\1 {SCRUBBED}", text)
+    text = _AUTH_SCHEME.sub(_scrub_credential, text)
     return _JWT.sub(SCRUBBED, text)
 
 
