@@ -157,14 +157,26 @@ def test_kve08_only_own_tokens_are_accepted(vault: VaultServer) -> None:
         CertificateClient(vault.url, Forged(), **_kw(vault)).get_certificate("cert")
 
 
-def test_kve04_api_version_lenient_but_required(vault: VaultServer) -> None:
+def test_kve04_api_versions_of_the_sdks_accepted_others_refused(
+    vault: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The versions the SDKs and az send are served; unknown ones get the service's BadParameter text; the
+    NOTATION_DEVSTACK_VAULT_API_VERSIONS knob admits a future SDK default without a new emulator."""
     token = vault.token()
-    for version in ("7.0", "7.6-preview.1", "2025-07-01", "2026-04-01", "2099-01-01-preview"):
+    for version in ("7.0", "7.4", "7.5", "7.6-preview.1", "2016-10-01", "2025-07-01", "2026-04-01"):
         assert _raw(vault, "GET", f"/certificates/cert/?api-version={version}", token).status_code == 200
     r = _raw(vault, "GET", "/certificates/cert/", token)
     assert r.status_code == 400 and r.json()["error"]["code"] == "BadParameter"
-    r = _raw(vault, "GET", "/certificates/cert/?api-version=banana", token)
-    assert r.status_code == 400 and "The specified version (banana) is not recognized" in r.json()["error"]["message"]
+    for bad in ("banana", "2099-01-01", "1.0"):
+        r = _raw(vault, "GET", f"/certificates/cert/?api-version={bad}", token)
+        assert r.status_code == 400
+        assert r.json()["error"] == {
+            "code": "BadParameter",
+            "message": f"The specified version ({bad}) is not recognized. Consider using the latest supported "
+                       "version (2026-04-01).",
+        }
+    monkeypatch.setenv("NOTATION_DEVSTACK_VAULT_API_VERSIONS", "2099-01-01")
+    assert _raw(vault, "GET", "/certificates/cert/?api-version=2099-01-01", token).status_code == 200
 
 
 def test_kve03_path_forms_for_sign(vault: VaultServer) -> None:

@@ -16,7 +16,7 @@ CONTENT_TYPES = ("application/x-pkcs12", "application/x-pem-file")
 _KTYS = ("RSA", "RSA-HSM", "EC", "EC-HSM")
 
 
-def normalize(policy: Any) -> dict[str, Any]:
+def normalize(policy: Any, known_issuers: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Validated wire policy with defaults; any bad field is a 400 ``BadParameter``."""
     if policy is None:
         policy = {}
@@ -71,8 +71,9 @@ def normalize(policy: Any) -> dict[str, Any]:
     if not isinstance(issuer, dict):
         raise bad_parameter("Property issuer has invalid value.")
     issuer.setdefault("name", "Unknown")
-    if issuer["name"] not in ("Self", "Unknown"):
-        raise bad_parameter(f"Issuer '{issuer['name']}' is not configured in this emulator (use Self or Unknown).")
+    if issuer["name"] not in ("Self", "Unknown") and str(issuer["name"]).lower() not in known_issuers:
+        raise bad_parameter(f"Issuer '{issuer['name']}' is not configured in this vault (use Self, Unknown or an "
+                            "issuer set with set_issuer).")
     out["issuer"] = issuer
     out.setdefault(
         "lifetime_actions", [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}]

@@ -183,3 +183,99 @@ def from_pem(data: bytes) -> PrivateKeyTypes:
     from cryptography.hazmat.primitives import serialization
 
     return serialization.load_pem_private_key(data, password=None)
+
+
+ENCRYPTION_ALGORITHMS = ("RSA1_5", "RSA-OAEP", "RSA-OAEP-256")
+
+
+def _oaep_or_pkcs1(alg: str) -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    if alg == "RSA1_5":
+        return padding.PKCS1v15()
+    hash_alg = hashes.SHA256() if alg == "RSA-OAEP-256" else hashes.SHA1()  # noqa: S303 - RSA-OAEP is SHA-1 by definition
+    return padding.OAEP(mgf=padding.MGF1(hash_alg), algorithm=hash_alg, label=None)
+
+
+def _rsa_for(key: PrivateKeyTypes, alg: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if alg not in ENCRYPTION_ALGORITHMS:
+        raise bad_parameter(f"Invalid algorithm: {alg}")
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise bad_parameter(f"Key and encryption algorithm are incompatible. Algorithm {alg} requires an RSA key.")
+    return key
+
+
+def encrypt(key: PrivateKeyTypes, alg: str, plaintext: bytes) -> bytes:
+    """RSA encrypt / wrap (Key Vault: RSA1_5, RSA-OAEP, RSA-OAEP-256; EC keys cannot encrypt)."""
+    rsa_key = _rsa_for(key, alg)
+    limit = rsa_key.key_size // 8 - (11 if alg == "RSA1_5" else (2 * (32 if alg == "RSA-OAEP-256" else 20) + 2))
+    if len(plaintext) > limit:
+        raise bad_parameter(f"Invalid length of 'value': {len(plaintext)} bytes, at most {limit} for {alg}.")
+    data: bytes = rsa_key.public_key().encrypt(plaintext, _oaep_or_pkcs1(alg))
+    return data
+
+
+def decrypt(key: PrivateKeyTypes, alg: str, ciphertext: bytes) -> bytes:
+    rsa_key = _rsa_for(key, alg)
+    try:
+        data: bytes = rsa_key.decrypt(ciphertext, _oaep_or_pkcs1(alg))
+    except ValueError as exc:
+        raise bad_parameter("The parameter 'value' could not be decrypted with this key and algorithm.") from exc
+    return data
+
+
+def from_jwk(jwk: dict[str, Any]) -> tuple[PrivateKeyTypes, str]:
+    """A private key from an imported JWK (RSA: n, e, d[, p, q, dp, dq, qi]; EC: crv, x, y, d); (key, kty)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if not isinstance(jwk, dict):
+        raise bad_parameter("Property key has invalid value.")
+    kty = str(jwk.get("kty") or "")
+
+    def num(name: str) -> int:
+        value = jwk.get(name)
+        if not isinstance(value, str) or not value:
+            raise bad_parameter(f"Property key.{name} is required for key type {kty}.")
+        return int.from_bytes(b64url_decode(value), "big")
+
+    try:
+        if base_kty(kty) == "RSA" and kty in ("RSA", "RSA-HSM"):
+            n, e, d = num("n"), num("e"), num("d")
+            if all(jwk.get(k) for k in ("p", "q")):
+                p, q = num("p"), num("q")
+            else:
+                p, q = rsa.rsa_recover_prime_factors(n, e, d)
+            numbers = rsa.RSAPrivateNumbers(
+                p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q),
+                rsa.RSAPublicNumbers(e, n),
+            )
+            key: PrivateKeyTypes = numbers.private_key()
+            if key.key_size not in RSA_SIZES:  # type: ignore[union-attr]
+                raise bad_parameter(f"Unsupported key size ({key.key_size}). Supported sizes are [2048, 3072, 4096]")  # type: ignore[union-attr]
+            return key, kty
+        if kty in ("EC", "EC-HSM"):
+            crv = str(jwk.get("crv") or "")
+            curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1(),
+                      "P-256K": ec.SECP256K1()}
+            if crv not in curves:
+                raise bad_parameter(f"Invalid curve name: {crv}.")
+            public = ec.EllipticCurvePublicNumbers(num("x"), num("y"), curves[crv])
+            return ec.EllipticCurvePrivateNumbers(num("d"), public).private_key(), kty
+    except ValueError as exc:
+        raise bad_parameter(f"The imported key is not a valid {kty} key: {exc}") from exc
+    raise bad_parameter(f"Invalid key type: {kty}. Supported key types are RSA, RSA-HSM, EC, EC-HSM.")
+
+
+def describe(key: PrivateKeyTypes) -> tuple[int | None, str | None]:
+    """(key_size, crv) of a private key, for rotation and certificate policies."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.key_size, None
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        crv = curve_name(key)
+        return CURVES[crv], crv
+    raise bad_parameter("Only RSA and EC keys are supported.")

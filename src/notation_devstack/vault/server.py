@@ -30,8 +30,23 @@ from notation_devstack.vault.tokens import VAULT_RESOURCE, InvalidToken, TokenIs
 
 MAX_BODY = 4 * 1024 * 1024
 KEYVAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
-_API_VERSION = re.compile(r"^(\d+\.\d+(-preview(\.\d+)?)?|\d{4}-\d{2}-\d{2}(-preview)?)$")
-_DATA_COLLECTIONS = {"certificates", "keys", "secrets", "deletedcertificates", "deletedkeys", "deletedsecrets"}
+# The versions the current SDKs (Python/.NET/Java/JS/Go) and az send, with their previews; others are refused
+# with the service's text. NOTATION_DEVSTACK_VAULT_API_VERSIONS (comma separated) adds more, so a new SDK
+# default never needs a new emulator release (the lowkey-vault#873 failure mode).
+API_VERSIONS = frozenset({
+    "2015-06-01", "2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01",
+    "7.0-preview", "7.1-preview", "7.2-preview", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
+    "7.6-preview.1", "7.6-preview.2", "2025-06-01-preview",
+})
+LATEST_API_VERSION = "2026-04-01"
+_DATA_COLLECTIONS = {
+    "certificates", "keys", "secrets", "deletedcertificates", "deletedkeys", "deletedsecrets", "rng",
+}
+
+
+def api_version_ok(value: str) -> bool:
+    extra = {v.strip().lower() for v in os.environ.get("NOTATION_DEVSTACK_VAULT_API_VERSIONS", "").split(",")}
+    return value.lower() in API_VERSIONS or value.lower() in extra - {""}
 
 
 def split_host(host: str) -> tuple[str, str]:
@@ -378,9 +393,9 @@ class _Handler(BaseHTTPRequestHandler):
         api_version = query.get("api-version")
         if not api_version:
             raise bad_parameter("The api-version query parameter (?api-version=) is required for all requests.")
-        if not _API_VERSION.match(api_version):
+        if not api_version_ok(api_version):
             raise bad_parameter(f"The specified version ({api_version}) is not recognized. Consider using the "
-                                "latest supported version (2025-07-01).")
+                                f"latest supported version ({LATEST_API_VERSION}).")
         if not segments or segments[0].lower() not in _DATA_COLLECTIONS:
             raise ApiError(404, "NotFound", "The requested resource was not found.")
         parsed: Any = None

@@ -252,5 +252,20 @@ class StateStore:
     def write_private_key(self, vault: str, key_name: str, version: str, pem: bytes) -> None:
         atomic_write(self.key_path(vault, key_name, version), pem, mode=0o600)
 
+    def delete_private_keys(self, vault: str, key_name: str) -> None:
+        """Purge: every version's private key of ``key_name`` leaves the disk."""
+        import shutil
+
+        directory = self._vault_dir(vault) / "keys" / key_name.lower()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def backup_key(self) -> bytes:
+        """The AES-256 key sealing this emulator's backup blobs (created once, mode 0600)."""
+        path = self.root / "identity" / "backup-key"
+        with self.lock:
+            if not path.exists():
+                atomic_write(path, secrets.token_bytes(32), mode=0o600)
+            return path.read_bytes()
+
     def read_private_key(self, vault: str, key_name: str, version: str) -> bytes:
         return self.key_path(vault, key_name, version).read_bytes()
