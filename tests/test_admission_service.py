@@ -409,3 +409,21 @@ def test_cli_errors_and_serve_subprocess(world: World, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_cached_pass_never_outlives_the_signature_expiry(world: World) -> None:
+    """A 300 s cache TTL, a signature valid for 2 s: the verdict is dropped at the expiry, not after the TTL."""
+    desc = push_image(world.registry, "app", tag="short", layer=b"short-lived signature")
+    ref = f"{world.registry.address}/app@{desc.digest}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NOTATION_CONFIG", str(world.config))
+        _sign(ref, "--expiry", "2s")
+    signed_at = time.monotonic()
+    s = world.session()
+    first = post(world, "/validate", review(pod(ref)), s).json()["response"]
+    assert first["allowed"] is True
+    assert post(world, "/validate", review(pod(ref)), s).json()["response"]["allowed"] is True
+    assert world.service.decisions()[-1]["images"][0]["source"] == "local"
+    time.sleep(max(0.0, 2.2 - (time.monotonic() - signed_at)))
+    late = post(world, "/validate", review(pod(ref)), s).json()["response"]
+    assert late["allowed"] is False and "expired" in late["status"]["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ class SignatureVerification:
     user_metadata: Mapping[str, str] = field(default_factory=dict)
     signer_subject: str | None = None
     signing_time: str | None = None
+    valid_until: dt.datetime | None = field(default=None, compare=False)
+    """For a passed verdict: the earliest moment it may stop holding (the signature's expiry, a chain certificate's
+    notAfter and, when revocation was checked, a short revocation TTL and the cached CRLs' nextUpdate). A caller that
+    caches the verdict (the admission service) must not keep it past this; None when not computed."""
 
     @property
     def passed(self) -> bool:
@@ -81,6 +86,11 @@ class VerificationOutcome:
     @property
     def skipped(self) -> bool:
         return self.level == "skip"
+
+    @property
+    def valid_until(self) -> dt.datetime | None:
+        """The verified signature's :attr:`SignatureVerification.valid_until` (None when skipped or unknown)."""
+        return self.verified.valid_until if self.verified is not None else None
 
     @property
     def warnings(self) -> list[str]:

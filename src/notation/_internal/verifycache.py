@@ -199,46 +199,10 @@ class VerificationCache:
 
     def not_after(self, verdict: SignatureVerification, info: SignerInfo, now: dt.datetime) -> dt.datetime:
         """The earliest moment the verdict may no longer hold (see the module docstring)."""
-        limits = [now + self.ttl]
-        if info.signed.expiry is not None:
-            limits.append(info.signed.expiry)
-        for cert in info.certificate_chain:
-            limits.append(cert.not_valid_after_utc)
-        if _revocation_checked(verdict, info):
-            limits.append(now + self.revocation_ttl)
-            limits.extend(self._crl_next_updates(info))
-        return min(limits)
-
-    def _crl_next_updates(self, info: SignerInfo) -> list[dt.datetime]:
-        """nextUpdate of every CRL cached for the chain's distribution points (revocation/cache.py)."""
-        if self.crl_cache_root is None:
-            return []
-        from cryptography import x509
-
-        from notation._internal.revocation.cache import CRLCache
-        from notation._internal.revocation.crl import distribution_points
-
-        crl_dir = self.crl_cache_root / "crl"
-        if not crl_dir.is_dir():
-            return []
-        cache = CRLCache(crl_dir, warn=lambda _message: None)
-        out: list[dt.datetime] = []
-        for cert in info.certificate_chain:
-            for url in distribution_points(cert):
-                bundle = cache.get(url)
-                if bundle is None:
-                    continue
-                for der in (bundle.base, bundle.delta):
-                    if der is None:
-                        continue
-                    try:
-                        crl = x509.load_der_x509_crl(der)
-                    except ValueError:
-                        out.append(dt.datetime.min.replace(tzinfo=dt.UTC))  # unreadable: do not cache
-                        continue
-                    next_update = crl.next_update_utc
-                    out.append(next_update if next_update is not None else dt.datetime.min.replace(tzinfo=dt.UTC))
-        return out
+        return min(
+            now + self.ttl,
+            verdict_bound(verdict, info, now, revocation_ttl=self.revocation_ttl, crl_cache_root=self.crl_cache_root),
+        )
 
     def _write(self, path: Path, data: bytes) -> None:
         """Atomic: a temp file in the same directory, fsync, rename. A failure only loses the entry."""
@@ -308,3 +272,57 @@ def _verdict_from_json(doc: Any) -> SignatureVerification:
         signer_subject=_opt_str(doc["signerSubject"]),
         signing_time=_opt_str(doc["signingTime"]),
     )
+
+
+def verdict_bound(
+    verdict: SignatureVerification,
+    info: SignerInfo,
+    now: dt.datetime,
+    *,
+    revocation_ttl: dt.timedelta = REVOCATION_TTL,
+    crl_cache_root: Path | None = None,
+) -> dt.datetime:
+    """The earliest moment a passed verdict may stop holding, without any TTL of a cache: the signature's expiry,
+    every chain certificate's notAfter and, when revocation was really checked, ``now + revocation_ttl`` and the
+    cached CRLs' nextUpdate. Also what :attr:`SignatureVerification.valid_until` reports."""
+    limits: list[dt.datetime] = []
+    if info.signed.expiry is not None:
+        limits.append(info.signed.expiry)
+    for cert in info.certificate_chain:
+        limits.append(cert.not_valid_after_utc)
+    if _revocation_checked(verdict, info):
+        limits.append(now + revocation_ttl)
+        limits.extend(_crl_next_updates(info, crl_cache_root))
+    return min(limits) if limits else dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _crl_next_updates(info: SignerInfo, crl_cache_root: Path | None) -> list[dt.datetime]:
+    """nextUpdate of every CRL cached for the chain's distribution points (revocation/cache.py)."""
+    if crl_cache_root is None:
+        return []
+    from cryptography import x509
+
+    from notation._internal.revocation.cache import CRLCache
+    from notation._internal.revocation.crl import distribution_points
+
+    crl_dir = crl_cache_root / "crl"
+    if not crl_dir.is_dir():
+        return []
+    cache = CRLCache(crl_dir, warn=lambda _message: None)
+    out: list[dt.datetime] = []
+    for cert in info.certificate_chain:
+        for url in distribution_points(cert):
+            bundle = cache.get(url)
+            if bundle is None:
+                continue
+            for der in (bundle.base, bundle.delta):
+                if der is None:
+                    continue
+                try:
+                    crl = x509.load_der_x509_crl(der)
+                except ValueError:
+                    out.append(dt.datetime.min.replace(tzinfo=dt.UTC))  # unreadable: do not cache
+                    continue
+                next_update = crl.next_update_utc
+                out.append(next_update if next_update is not None else dt.datetime.min.replace(tzinfo=dt.UTC))
+    return out

@@ -176,6 +176,7 @@ def verify_artifact(
             signer_subject=_signer_subject(info),
             signing_time=info.signing_time.isoformat(),
         )
+        verified = _with_valid_until(verified, info, moment)
         seen.append(verified)
         log.debug(
             "Signature verification succeeded for artifact %s with signature digest %s",
@@ -195,6 +196,16 @@ def verify_artifact(
     if last_trust_store_error is not None:  # AUTH-05: surfaced with its own message
         raise VerificationError(last_trust_store_error)
     raise VerificationError(f"signature verification failed for all the signatures associated with {display}")
+
+
+def _with_valid_until(verdict: SignatureVerification, info: SignerInfo, moment: dt.datetime) -> SignatureVerification:
+    """The verdict with ``valid_until``: how long a caller may keep it (admission caches; verifycache.verdict_bound)."""
+    import dataclasses
+
+    from notation._internal.config.dirs import cache_dir
+    from notation._internal.verifycache import verdict_bound
+
+    return dataclasses.replace(verdict, valid_until=verdict_bound(verdict, info, moment, crl_cache_root=cache_dir()))
 
 
 def _listed(signatures: Iterator[Descriptor]) -> Iterator[Descriptor]:
