@@ -230,3 +230,32 @@ def test_vault_not_running_and_down_leaves_nothing(
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
+
+
+def test_down_up_keeps_endpoints_and_verify_passes_without_resigning(
+    tutorial: tuple[Path, Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """Issue 12 stable endpoints: `down && up` keeps the vault URL, registry host, KEY_IDs and trust-policy scopes;
+    the env file says it is stale while down; the image signed before verifies again, and the KEY_ID still signs."""
+    state, config, run = tutorial
+    before = _source(state / "env", _env(state, config))
+    _run(["notation-devstack", "down"], _env(state, config))
+    stale = (state / "env").read_text()
+    assert stale.startswith("# STALE:") and "DEVSTACK_STALE=1" in stale
+    up = _run(["notation-devstack", "up"], _env(state, config))
+    assert up.returncode == 0, up.stderr
+    after = _source(state / "env", _env(state, config))
+    assert "DEVSTACK_STALE" not in after
+    for key in ("DEVSTACK_VAULT_URL", "DEVSTACK_REGISTRY", "IDENTITY_ENDPOINT"):
+        assert after[key] == before[key], key
+    last = run.stdout.strip().splitlines()[-1]
+    image = last.removeprefix("Successfully verified signature for ").strip()
+    verified = _run(["notation", "verify", image], after)
+    assert verified.returncode == 0, verified.stderr
+    kid = next(line for line in run.stdout.splitlines() if line.startswith("KEY_ID=")).removeprefix("KEY_ID=")
+    described = _run(
+        ["notation-azure-kv", "describe-key"],
+        after,
+        input=f'{{"contractVersion":"1.0","keyId":"{kid}","pluginConfig":{{"self_signed":"true"}}}}',
+    )
+    assert described.returncode == 0, described.stderr

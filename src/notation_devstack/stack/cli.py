@@ -1,9 +1,15 @@
 """``notation-devstack up|down|status|env-file``.
 
-`up` starts the Key Vault emulator and the registry as background processes on free loopback ports (or the given
-ones), with TLS from a local CA and authentication on, waits until both answer, and writes an env file that a shell
-can `source` (vault URL, registry host and credentials, CA bundle, Azure credential settings). Running `up` again
-while they run changes nothing, so scripts can call it unconditionally.
+`up` starts the Key Vault emulator and the registry as background processes on loopback, with TLS from a local CA
+and authentication on, waits until both answer, and writes an env file that a shell can `source` (vault URL,
+registry host and credentials, CA bundle, Azure credential settings). Running `up` again while they run changes
+nothing, so scripts can call it unconditionally.
+
+Stable endpoints: the first `up` takes free ports and remembers them in ``ports.json``; every later `up` reuses
+them (vault, registry, managed identity endpoint), so stored KEY_IDs (``notation key add``), trust-policy
+registry scopes, signatures' references and the env file stay valid across `down` / `up`. ``--new-ports`` (or
+explicit ``--vault-port`` / ``--registry-port``) chooses again. A remembered port that another process took is a
+clear error rather than a silent move. `down` marks the env file stale (sourcing it then warns).
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ def register(sub: Any) -> None:
             parser.add_argument("--registry-port", type=int, default=0, help="0 = a free port")
             parser.add_argument("--vault-port", type=int, default=0, help="0 = a free port")
             parser.add_argument("--vault-name", default="notationdemo", help="the AKV_NAME of the tutorial")
+            parser.add_argument("--new-ports", action="store_true",
+                                help="forget the last run's ports (KEY_IDs and registry scopes then change)")
         parser.set_defaults(handler=handler)
 
 
@@ -147,6 +155,21 @@ def _up(args: argparse.Namespace) -> int:
     hashed = bcrypt.hashpw(creds["registry_password"].encode(), bcrypt.gensalt(rounds=8)).decode()
     _write_atomic(htpasswd, f"{creds['registry_username']}:{hashed}\n")
 
+    ports_path = state / "ports.json"
+    last: dict[str, Any] = {}
+    if ports_path.exists() and not args.new_ports:
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(ports_path.read_text())
+            last = loaded if isinstance(loaded, dict) else {}
+    vault_port = args.vault_port or int(last.get("vault") or 0)
+    registry_port = args.registry_port or int(last.get("registry") or 0)
+    mi_port = int(last.get("managedIdentity") or 0) if not args.vault_port else 0
+    for label, port in (("vault", vault_port), ("registry", registry_port), ("managed identity", mi_port)):
+        if port and not _port_free(port):
+            raise RuntimeError(
+                f"port {port} of the {label} (remembered from the last run) is in use; free it, or run "
+                "`notation-devstack up --new-ports` (stored KEY_IDs, trust-policy scopes and the env file change)"
+            )
     print("Starting the Azure Key Vault emulator ...", file=sys.stderr)
     vault_pid, vault_url = _start(
         state,
@@ -157,7 +180,9 @@ def _up(args: argparse.Namespace) -> int:
             "--state-dir",
             str(state / "vault"),
             "--port",
-            str(args.vault_port),
+            str(vault_port),
+            "--managed-identity-port",
+            str(mi_port),
             "--vault-name",
             args.vault_name,
         ],
@@ -173,7 +198,7 @@ def _up(args: argparse.Namespace) -> int:
                 "--root",
                 str(state / "registry"),
                 "--port",
-                str(args.registry_port),
+                str(registry_port),
                 "--tls-cert",
                 str(cert),
                 "--tls-key",
@@ -186,7 +211,16 @@ def _up(args: argparse.Namespace) -> int:
         _kill(vault_pid)
         raise
     registry_host = registry_url.split("://", 1)[1].rstrip("/")
-    vault_ca = Path(json.loads((state / "vault" / "server.json").read_text())["caCert"])
+    vault_server = json.loads((state / "vault" / "server.json").read_text())
+    vault_ca = Path(vault_server["caCert"])
+    from urllib.parse import urlsplit
+
+    _write_atomic(ports_path, json.dumps({
+        "vault": urlsplit(vault_url).port,
+        "registry": urlsplit(registry_url).port,
+        "managedIdentity": urlsplit(vault_server["managedIdentityEndpoint"]).port,
+    }, indent=2))
+    _hosts_entries(state, args.vault_name)
     bundle = ca_bundle(state / "tls", [ca, vault_ca])
     info = {
         "vault": {"pid": vault_pid, "url": vault_url.rstrip("/"), "name": args.vault_name},
@@ -200,6 +234,35 @@ def _up(args: argparse.Namespace) -> int:
     print(f"OCI registry:       {registry_host} (user {creds['registry_username']})", file=sys.stderr)
     print(f"Ready. Run: source {state / 'env'}", file=sys.stderr)
     return 0
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _hosts_entries(state: Path, vault_name: str) -> None:
+    """Named vault URLs (https://<vault>.localhost:<port>) need a hosts line; add it when we may (root)."""
+    from notation_devstack.vault import hosts
+    from notation_devstack.vault.registry import VaultRegistry
+
+    names = sorted({vault_name, *(str(p["name"]) for p in VaultRegistry(state / "vault").list_vaults())})
+    if not hosts.missing_lines(names):
+        return
+    try:
+        added = hosts.ensure_entries(names)
+        if added:
+            print(f"Added {len(added)} line(s) for <vault>.localhost to /etc/hosts.", file=sys.stderr)
+    except OSError:
+        print("Named vault URLs (https://<vault>.localhost:<port>) need /etc/hosts lines; see "
+              "`notation-devstack vault hosts --state-dir <state>/vault` (add them as root).", file=sys.stderr)
 
 
 def _env(state: Path, info: dict[str, Any], creds: dict[str, str]) -> dict[str, str]:
@@ -219,6 +282,11 @@ def _env(state: Path, info: dict[str, Any], creds: dict[str, str]) -> dict[str, 
         "REQUESTS_CA_BUNDLE": info["ca_bundle"],
         "SSL_CERT_FILE": info["ca_bundle"],
     }
+    from urllib.parse import urlsplit
+
+    port = urlsplit(info["vault"]["url"]).port
+    env["DEVSTACK_KEYVAULT_DNS_SUFFIX"] = f".localhost:{port}"  # az cloud register --suffix-keyvault-dns
+    env["DEVSTACK_VAULT_NAMED_URL"] = f"https://{info['vault']['name'].lower()}.localhost:{port}"
     env.update(credential_env(state, info))
     return env
 
@@ -256,7 +324,27 @@ def _down(args: argparse.Namespace) -> int:
     else:
         print("notation-devstack is not running.", file=sys.stderr)
     (state / "stack.json").unlink(missing_ok=True)
+    _mark_env_stale(state / "env")
     return 0
+
+
+STALE_MARK = "# STALE:"
+
+
+def _mark_env_stale(path: Path) -> None:
+    """After `down` the env file still holds the (stable) endpoints, but nothing listens: sourcing it says so."""
+    if not path.exists():
+        return
+    text = path.read_text()
+    if text.startswith(STALE_MARK):
+        return
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    header = (
+        f"{STALE_MARK} notation-devstack was stopped at {when}; run `notation-devstack up` (same ports) to use it\n"
+        "echo 'notation-devstack: this env file is stale (the stack is down); run: notation-devstack up' >&2\n"
+        "export DEVSTACK_STALE=1\n"
+    )
+    _write_atomic(path, header + text)
 
 
 def _status(args: argparse.Namespace) -> int:
