@@ -427,3 +427,45 @@ def test_cached_pass_never_outlives_the_signature_expiry(world: World) -> None:
     time.sleep(max(0.0, 2.2 - (time.monotonic() - signed_at)))
     late = post(world, "/validate", review(pod(ref)), s).json()["response"]
     assert late["allowed"] is False and "expired" in late["status"]["message"]
+
+
+def test_audit_level_allows_with_warnings(world: World, tmp_path: Path) -> None:
+    files = _material(world.config, "ca:test")
+    policy = json.loads(files["trustpolicy.json"])
+    policy["trustPolicies"][0]["signatureVerification"] = {"level": "audit"}
+    files["trustpolicy.json"] = json.dumps(policy).encode()
+    _k8s_mount(tmp_path / "mount", files, 1)
+    with serving(options(tmp_path / "mount", world.tls, world.registry)) as svc:
+        s = client(world.tls)
+        resp = s.post(svc.url + "/validate", json=review(pod(world.refs["wrong"])), timeout=10).json()["response"]
+        assert resp["allowed"] is True
+        (warning,) = resp["warnings"]
+        assert warning == (f'{world.refs["wrong"]}: authenticity was set to "log" and failed with error: '
+                           "the signature's certificate chain does not contain any trusted certificate")
+        assert svc.decisions()[-1]["images"][0]["warnings"] == [warning.split(": ", 1)[1]]
+
+
+def test_registry_credentials_from_dockerconfigjson(world: World, tmp_path: Path) -> None:
+    """An imagePullSecret's .dockerconfigjson: the only credentials the service has for a bearer-token registry."""
+    state = State(auth="bearer", users={"puller": "pull-s3cret"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NOTATION_CONFIG", str(world.config))
+        private = RegistryServer(state).start()
+        try:
+            desc = push_image(private, "app", tag="v1", layer=b"private image")
+            ref = f"{private.address}/app@{desc.digest}"
+            assert main(["sign", "-u", "puller", "-p", "pull-s3cret", INSECURE, ref]) == 0
+            auth = base64.b64encode(b"puller:pull-s3cret").decode()
+            secret = tmp_path / ".dockerconfigjson"
+            secret.write_text(json.dumps({"auths": {private.address: {"auth": auth}}}))
+            with serving(options(world.config, world.tls, private)) as anonymous:
+                resp = post_to(anonymous, world, review(pod(ref)))
+                assert resp["allowed"] is False and "response status code 401" in resp["status"]["message"]
+            with serving(options(world.config, world.tls, private, registry_config=secret)) as svc:
+                assert post_to(svc, world, review(pod(ref)))["allowed"] is True
+        finally:
+            private.stop()
+
+
+def post_to(svc: AdmissionService, world: World, doc: Any) -> Any:
+    return client(world.tls).post(svc.url + "/validate", json=doc, timeout=10).json()["response"]
