@@ -29,10 +29,19 @@ from load_support.harness import CLIENTS, Figures, ServerProcess, duration, long
 from load_support.vault_load import (
     API,
     IssuedCert,
+    KeyVersion,
     VaultUnexpected,
     create_certificate,
+    create_key,
+    delete_certificate,
     get_certificate,
+    get_key,
+    import_certificate,
+    key_signs,
+    make_pfx,
     random_message,
+    recover_certificate,
+    rotate_key,
     session,
     sign,
     verifies,
@@ -66,8 +75,10 @@ def test_vault_50_clients_sign_and_create(vault: VaultServer) -> None:
                                             "issuer": {"name": "Self"}})
         shared = [get_certificate(s, vault.url, name, kty) for name, kty in SHARED]
     created: list[IssuedCert] = []
+    key_versions: list[KeyVersion] = []
     created_lock = threading.Lock()
     every = 25 if long_mode() else 10_000  # short mode: one create per client, then signing
+    pfx = make_pfx()
 
     def work(index: int, running: Callable[[], bool]) -> None:
         rng = random.Random(index)
@@ -88,14 +99,31 @@ def test_vault_50_clients_sign_and_create(vault: VaultServer) -> None:
                         mine.append(cert)
                         with created_lock:
                             created.append(cert)
+                        # issue 12: imports, soft delete + recover and key rotation in the mix
+                        if index % 3 == 0:
+                            imported = import_certificate(s, vault.url, f"imp-{index}-{n}", pfx)
+                            figures.op("certificate_import")
+                            mine.append(imported)
+                            with created_lock:
+                                created.append(imported)
+                        if index % 3 == 1:
+                            delete_certificate(s, vault.url, name)
+                            figures.op("certificate_delete")
+                            recover_certificate(s, vault.url, name)
+                            figures.op("certificate_recover")
+                        if index % 5 == 0:
+                            versions = [create_key(s, vault.url, f"rot-{index}-{n}")]
+                            versions.append(rotate_key(s, vault.url, f"rot-{index}-{n}"))
+                            figures.op("key_rotate")
+                            with created_lock:
+                                key_versions.extend(versions)
                     n += 1
                     cert = rng.choice([*shared, *mine])
                     message = random_message()
                     if use_sdk:
                         if cert.kid not in sdk_clients:
                             sdk_clients[cert.kid] = CryptographyClient(
-                                cert.kid, vault.credential(), verify_challenge_resource=False,
-                                connection_verify=str(ca))
+                                cert.kid, vault.credential(), connection_verify=str(ca))
                         signature = _sdk_sign(sdk_clients[cert.kid], cert, message)
                         figures.op("sign_sdk")
                     else:
@@ -122,11 +150,20 @@ def test_vault_50_clients_sign_and_create(vault: VaultServer) -> None:
                     figures.loss(f"certificate {cert.name} changed or its key no longer signs")
             except (VaultUnexpected, requests.RequestException) as exc:
                 figures.loss(f"certificate {cert.name}: {exc}")
+        for version in key_versions:  # every rotated key version is still there and signs as itself
+            figures.checked += 1
+            try:
+                if get_key(s, vault.url, version.kid) != version or not key_signs(s, vault.url, version):
+                    figures.loss(f"key version {version.kid} changed or no longer signs")
+            except (VaultUnexpected, requests.RequestException) as exc:
+                figures.loss(f"key version {version.kid}: {exc}")
     figures.extra.update(clients=CLIENTS, seconds=round(elapsed, 1), certificates_created=len(created),
                          ops_per_second=round(figures.operations / elapsed, 1))
     figures.report()
     assert figures.ops["certificate_create"] >= CLIENTS
     assert figures.ops["sign_sdk"] > 0 and figures.ops["sign_https"] > 0
+    assert figures.ops["certificate_import"] > 0 and figures.ops["certificate_recover"] > 0
+    assert figures.ops["key_rotate"] > 0
     figures.assert_clean()
 
 
@@ -205,7 +242,9 @@ def test_vault_kill9_during_certificate_creation(tmp_path: Path) -> None:
     state = tmp_path / "state"
     args = ["vault", "serve", "--state-dir", str(state), "--port", "0"]
     acknowledged: dict[str, str] = {}
+    acked_keys: list[KeyVersion] = []
     ack_lock = threading.Lock()
+    pfx = make_pfx()
     cycles = 4 if long_mode() else 1
     writers = 16
     for cycle in range(cycles):
@@ -218,12 +257,29 @@ def test_vault_kill9_during_certificate_creation(tmp_path: Path) -> None:
                        killed: threading.Event = killed, cycle: int = cycle) -> None:
                 with session(ca, token) as s:
                     n = 0
+                    key_name = f"crash-key-{cycle}-{index}"
                     while not killed.is_set():
                         n += 1
                         name = f"crash-{cycle}-{index}-{n}"
                         kty = "RSA" if n % 3 == 0 else "EC"
                         try:
-                            create_certificate(s, url, name, kty)
+                            if n % 2 == 0:  # issue 12: imports, soft delete + recover, rotation in the mix
+                                import_certificate(s, url, name, pfx)
+                                kty = "EC"
+                                figures.op("certificate_import")
+                            else:
+                                create_certificate(s, url, name, kty)
+                            if n % 3 == 2:
+                                with ack_lock:  # between delete and recover either state is acceptable
+                                    acknowledged.pop(name, None)
+                                delete_certificate(s, url, name)
+                                recover_certificate(s, url, name)
+                                figures.op("certificate_recover")
+                            if n % 3 == 1:
+                                version = create_key(s, url, key_name) if n == 1 else rotate_key(s, url, key_name)
+                                with ack_lock:
+                                    acked_keys.append(version)
+                                figures.op("key_rotate")
                         except (VaultUnexpected, requests.RequestException) as exc:
                             if not killed.is_set():
                                 time.sleep(0.05)
@@ -264,6 +320,15 @@ def test_vault_kill9_during_certificate_creation(tmp_path: Path) -> None:
                             figures.loss(f"certificate {name}: its key's signature does not verify")
                     except (VaultUnexpected, requests.RequestException, KeyError) as exc:
                         figures.loss(f"certificate {name}: {exc}")
+                for version in list(acked_keys):
+                    figures.checked += 1
+                    local = version.kid.split("/keys/", 1)[1]
+                    try:
+                        if not key_signs(s, server.url, KeyVersion(f"{server.url}/keys/{local}", version.x,
+                                                                   version.y)):
+                            figures.loss(f"rotated key version {local} no longer signs")
+                    except (VaultUnexpected, requests.RequestException) as exc:
+                        figures.loss(f"rotated key version {local}: {exc}")
                 # Everything listed is whole: readable, and its key signs for its certificate.
                 listed = s.get(f"{server.url}/certificates", params={**API, "maxresults": "25"})
                 names: list[str] = []
@@ -288,9 +353,11 @@ def test_vault_kill9_during_certificate_creation(tmp_path: Path) -> None:
                 # and the restarted emulator still takes writes
                 create_certificate(s, server.url, f"after-{cycle}", "EC")
                 acknowledged[f"after-{cycle}"] = "EC"
-    figures.extra.update(writers=writers, cycles=cycles, acknowledged_creates=len(acknowledged))
+    figures.extra.update(writers=writers, cycles=cycles, acknowledged_creates=len(acknowledged),
+                         acknowledged_key_versions=len(acked_keys))
     figures.report()
     assert figures.ops["certificate_create"] >= writers // 2
+    assert figures.ops["certificate_import"] > 0 and figures.ops["certificate_recover"] > 0
     figures.assert_clean()
 
 
