@@ -295,10 +295,24 @@ def test_unexpected_exception_is_one_line(capsys: pytest.CaptureFixture[str], mo
     assert run(capsys, "version") == (1, "", "Error: kaput\n")
 
 
-def test_notation_error_with_debug_adds_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_notation_error_with_debug_has_no_traceback_cli06(capsys: pytest.CaptureFixture[str]) -> None:
+    """Go's -d prints log lines and the one-line error, never a stack; only an unexpected exception (a bug) does."""
     code, _, err = run(capsys, "sign", "-d", "-k", "nokey", "reg.io/a/b@sha256:" + "0" * 64)
     assert code == 1
-    assert err.startswith("Error: signing key nokey not found\nTraceback")
+    assert err.endswith("Error: signing key nokey not found\n") and "Traceback" not in err
+
+
+def test_unexpected_exception_with_debug_adds_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notation._internal import log
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(log, "configure_cli", boom)
+    code, _, err = run(capsys, "sign", "-d", "-k", "nokey", "reg.io/a/b@sha256:" + "0" * 64)
+    assert code == 1 and err.startswith("Error: kaput\nTraceback")
 
 
 def test_command_error_is_a_notation_error() -> None:

@@ -141,7 +141,7 @@ def configure_cli(stream: IO[str], *, debug: bool, verbose: bool) -> None:
 def quiet() -> None:
     """No output (and no formatting work): Python's last-resort handler would print warnings otherwise."""
     logger.handlers[:] = [logging.NullHandler()]  # also drops a handler left by an earlier in-process run
-    logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.CRITICAL + 1)  # not even a record is made
     logger.propagate = False
 
 

@@ -15,7 +15,6 @@ from typing import TextIO
 
 from notation._internal.cli.framework import (
     Command,
-    CommandError,
     HelpRequested,
     Invocation,
     UnknownCommand,
@@ -86,7 +85,7 @@ def build_root() -> Command:
 def _report(exc: BaseException, debug: bool, stderr: TextIO) -> None:
     message = exc.message if isinstance(exc, NotationError) else (str(exc) or type(exc).__name__)
     stderr.write(f"Error: {message}\n")
-    if debug and not isinstance(exc, CommandError):
+    if debug and not isinstance(exc, NotationError):  # a bug: -d shows where; Go's own errors stay one line
         stderr.write("".join(traceback.format_exception(exc)))
 
 

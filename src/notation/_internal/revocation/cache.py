@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from notation._internal.log import logger as log
+
 # Two 32 MiB CRLs in base64 plus JSON framing.
 MAX_ENTRY_BYTES = 96 * 1024 * 1024
 DISCARDED_WARNING = "Warning: CRL cache error discarded. Enable debug log through '-d' for error details."
@@ -30,6 +32,12 @@ _warned = False
 
 def stderr_warn(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def go_os_error(exc: OSError, op: str) -> str:
+    """Go's *PathError text: ``open /path: permission denied``."""
+    reason = (exc.strerror or str(exc)).lower()
+    return f"{op} {exc.filename}: {reason}" if exc.filename else f"{op}: {reason}"
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class CRLCache:
             if not directory.is_dir():
                 raise NotADirectoryError(str(directory))
         except OSError as exc:
-            warn(f"Warning: failed to create crl file cache: {exc}")
+            warn(f"Warning: failed to create crl file cache: {go_os_error(exc, 'mkdir')}")
             return None
         return cls(directory, warn=warn)
 
@@ -68,13 +76,15 @@ class CRLCache:
     def get(self, url: str) -> Bundle | None:
         """The cached bundle for ``url``, or None when missing or unreadable (the caller judges freshness)."""
         path = self.path_for(url)
+        log.debug('Retrieving crl bundle from file cache with key "%s" ...', url)  # notation-go verifier/crl
         try:
             with path.open("rb") as fh:
                 raw = fh.read(MAX_ENTRY_BYTES + 1)
         except FileNotFoundError:
+            log.debug('CRL file cache miss. Key "%s" does not exist', url)
             return None
         except OSError as exc:
-            self._discard(f"failed to read CRL cache {path}: {exc}")
+            self.discard(f'failed to get crl bundle from file cache with key "{url}": {go_os_error(exc, "open")}')
             return None
         try:
             if len(raw) > MAX_ENTRY_BYTES:
@@ -88,7 +98,7 @@ class CRLCache:
                 raise ValueError("deltaCRL is not a string")
             delta = base64.b64decode(delta_text, validate=True) if delta_text else None
         except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-            self._discard(f"corrupt CRL cache entry {path}: {exc}")
+            self.discard(f"failed to decode file retrieved from file cache: {path}: {exc}")
             return None
         return Bundle(base, delta)
 
@@ -99,6 +109,7 @@ class CRLCache:
             doc["deltaCRL"] = base64.b64encode(bundle.delta).decode()
         data = json.dumps(doc).encode()
         path = self.path_for(url)
+        log.debug('Storing crl bundle to file cache with key "%s" ...', url)
         tmp: str | None = None
         try:
             fd, tmp = tempfile.mkstemp(prefix="notation-", dir=self.directory)
@@ -109,14 +120,16 @@ class CRLCache:
             os.replace(tmp, path)
             tmp = None
         except OSError as exc:
-            self._discard(f"failed to store CRL cache {path}: {exc}")
+            self.discard(f"failed to store crl bundle in file cache: {go_os_error(exc, 'open')}")
         finally:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
 
-    def _discard(self, error: str) -> None:
+    def discard(self, error: str) -> None:
+        """Record a cache error (logged at debug level, as notation's CacheWithLog does) and warn once."""
         global _warned
+        log.debug("%s", error)
         self.errors.append(error)
         with _warned_lock:
             first = not _warned

@@ -76,9 +76,6 @@ def check_chain(
         for i in range(len(chain) - 1)
     ]
     results.append(CertRevocationResult(chain[-1], Status.NON_REVOKABLE))
-    if cache is not None:
-        for err in cache.errors:
-            log.debug("CRL cache error discarded: %s", err)
     return results
 
 
@@ -137,5 +134,39 @@ def revocation_failure(
     except RevocationError as exc:
         if purpose == "timestamping":
             return f"failed to check timestamping certificate chain revocation with error: {exc}"
+        log.debug("Error while checking revocation status, err: %s", exc)
         return f"unable to check revocation status, err: {exc}"
+    log_results(results)
     return revocation_error(results, purpose=purpose)
+
+
+def log_results(results: Sequence[CertRevocationResult]) -> None:
+    """notation-go's revocationFinalResult logging, root to leaf: the OCSP-to-CRL fallback as a warning, server
+    errors at error level (an OCSP error that CRL then answered only at debug level)."""
+    if not log.isEnabledFor(logging.WARNING):  # the CLI without -v/-d: not even the subjects are formatted
+        return
+    from notation._internal.x509.chain import subject_dn
+
+    for i in reversed(range(len(results))):
+        result = results[i]
+        fallback = result.method is Method.OCSP_FALLBACK_CRL
+        if fallback:
+            log.warning(
+                "OCSP check failed with unknown error and fallback to CRL check for certificate #%d in chain with "
+                'subject "%s"',
+                i + 1,
+                subject_dn(result.cert),
+            )
+        crl_urls = set(crl.distribution_points(result.cert)) if fallback else set()
+        for server in result.servers:
+            if not server.error:
+                continue
+            method = result.method
+            if fallback:
+                method = Method.CRL if server.server in crl_urls else Method.OCSP
+            line = (
+                'Certificate #%d in chain with subject "%s" encountered an error for revocation method %s at URL "%s": '
+                "%s"
+            )
+            level = logging.DEBUG if fallback and method is Method.OCSP else logging.ERROR
+            log.log(level, line, i + 1, subject_dn(result.cert), method, server.server, server.error)

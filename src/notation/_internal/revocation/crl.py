@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from notation._internal.log import logger as log
 from notation._internal.revocation import http
 from notation._internal.revocation.cache import Bundle, CRLCache
 from notation._internal.revocation.model import ServerResult, Status
@@ -28,6 +29,19 @@ _OID_REASON = "2.5.29.21"
 
 class _CRLFailure(Exception):
     """Download, validation or lookup failed: the certificate's CRL status is Unknown."""
+
+
+class _CRLExpired(_CRLFailure):
+    """The CRL's NextUpdate has passed (a cached one is then fetched again)."""
+
+    def __init__(self, message: str, next_update: dt.datetime) -> None:
+        super().__init__(message)
+        self.next_update = next_update
+
+
+def go_time(value: dt.datetime) -> str:
+    """Go's ``time.Time.String()`` for a UTC time: ``2023-12-25 08:00:00 +0000 UTC``."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
 def distribution_points(cert: x509.Certificate) -> list[str]:
@@ -100,8 +114,10 @@ def _fetch(
         if cached is not None:
             try:
                 pair = _parse_bundle(cached, issuer, now=now)
+            except _CRLExpired as exc:  # notation-go: a cache miss, logged
+                log.debug("CRL bundle retrieved from file cache has expired at %s", go_time(exc.next_update))
             except _CRLFailure as exc:
-                cache.errors.append(f"cached CRL for {url} not usable: {exc}")
+                cache.discard(f"failed to parse base CRL of file retrieved from file cache: {exc}")
             else:
                 return pair
     base_der = _download(url, timeout=timeout, session=session)
@@ -219,8 +235,9 @@ def _validate(crl: x509.CertificateRevocationList, issuer: x509.Certificate, *, 
     if next_update is None:
         raise _CRLFailure("CRL NextUpdate is not set")
     if now > next_update:
-        raise _CRLFailure(
-            f"expired CRL. Current time {now.isoformat()} is after CRL NextUpdate {next_update.isoformat()}"
+        raise _CRLExpired(
+            f"expired CRL. Current time {now.isoformat()} is after CRL NextUpdate {next_update.isoformat()}",
+            next_update,
         )
     for ext in crl.extensions:
         if ext.critical and ext.oid.dotted_string not in (_OID_IDP, _OID_DELTA_INDICATOR):
