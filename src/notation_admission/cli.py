@@ -46,6 +46,8 @@ class Options:
     registry_timeout: float | None = None
     state_dir: Path | None = None
     decision_log: str = "-"
+    akv_certificates: list[str] = field(default_factory=list)
+    akv_refresh_interval: float = 300.0
     graceful_shutdown: float = 5.0
     """Seconds open connections get to finish after SIGTERM (keep-alive clients would hold the exit forever)."""
 
@@ -77,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-workers", type=int, default=16, help="concurrent verifications")
     s.add_argument("--registry-timeout", type=float, help="seconds per registry request")
     s.add_argument("--state-dir", type=Path, help="where trust snapshots are written (default: a temp dir)")
+    s.add_argument("--akv-certificate", action="append", default=[], metavar="STORE_TYPE:STORE_NAME=URL",
+                   help="trust a certificate from Azure Key Vault (DefaultAzureCredential), e.g. "
+                   "ca:wabbit-networks.io=https://myvault.vault.azure.net/certificates/wabbit-networks-io")
+    s.add_argument("--akv-refresh-interval", type=float, default=300.0, help="seconds between Key Vault reads")
     s.add_argument("--decision-log", default="-", help="file for the JSON-lines decision log ('-': stderr)")
     return p
 
@@ -104,6 +110,8 @@ def parse_options(argv: Sequence[str]) -> Options:
         registry_timeout=ns.registry_timeout,
         state_dir=ns.state_dir,
         decision_log=ns.decision_log,
+        akv_certificates=list(ns.akv_certificate),
+        akv_refresh_interval=ns.akv_refresh_interval,
     )
     check_options(opts)
     return opts
@@ -121,8 +129,15 @@ def check_options(o: Options) -> None:
         raise UsageError(f"--budget must be between 0 and {API_SERVER_TIMEOUT:g} seconds (the API server's timeout)")
     if o.max_images < 1 or o.max_body_bytes < 1024 or o.max_workers < 1 or not 0 <= o.port <= 65535:
         raise UsageError("--max-images, --max-workers must be >= 1, --max-body-bytes >= 1024, --port 0..65535")
-    if o.cache_ttl < 0 or o.tag_ttl < 0 or o.reload_interval <= 0:
-        raise UsageError("--cache-ttl and --tag-ttl must be >= 0, --reload-interval > 0")
+    if o.cache_ttl < 0 or o.tag_ttl < 0 or o.reload_interval <= 0 or o.akv_refresh_interval <= 0:
+        raise UsageError("--cache-ttl and --tag-ttl must be >= 0, --reload-interval and --akv-refresh-interval > 0")
+    from notation_admission.akv import parse_spec
+
+    for spec in o.akv_certificates:
+        try:
+            parse_spec(spec)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -151,6 +166,11 @@ class Running:
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="notation-admission-")
             state_dir = Path(self._tmp.name)
+        self.akv = None
+        if opts.akv_certificates:
+            from notation_admission.akv import AkvSource, parse_spec
+
+            self.akv = AkvSource([parse_spec(s) for s in opts.akv_certificates], opts.akv_refresh_interval)
         self.verifier = TrustVerifier(
             VerifierSettings(
                 config_dir=opts.config_dir,
@@ -159,6 +179,7 @@ class Running:
                 insecure_registries=opts.insecure_registries,
                 max_workers=opts.max_workers,
                 timeout=opts.registry_timeout,
+                extra_files=self.akv.files if self.akv is not None else None,
             )
         )
         self.metrics = Metrics(lambda: self.verifier.request_count)
@@ -242,6 +263,8 @@ class Running:
 
     def close(self) -> None:
         self.verifier.close()
+        if self.akv is not None:
+            self.akv.close()
         self.sock.close()
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ class VerifierSettings:
     timeout: float | None = None
     max_signatures: int = 100
     extra: dict[str, Any] = field(default_factory=dict)
+    extra_files: Callable[[], dict[str, bytes]] | None = None
+    """More trust files (relative path -> content), e.g. certificates from Key Vault (akv.py)."""
 
 
 class TrustVerifier:
@@ -37,12 +39,21 @@ class TrustVerifier:
         self.settings = settings
         self._lock = threading.Lock()
         self._live = settings.state_dir / "live"
-        files = read_material(settings.config_dir)
+        files = self._read()
         if self._live.exists():
             shutil.rmtree(self._live)
         os.rename(write_snapshot(files, settings.state_dir), self._live)
         self.fingerprint = fingerprint(files)
         self.verifier = self._open(self._live)
+
+    def _read(self) -> dict[str, bytes]:
+        files = read_material(self.settings.config_dir)
+        if self.settings.extra_files is not None:
+            for path, data in self.settings.extra_files().items():
+                if path in files:
+                    raise TrustMaterialError(f"{path} is both mounted and fetched from Key Vault")
+                files[path] = data
+        return files
 
     def _open(self, config_dir: Path) -> Any:
         import notation
@@ -64,7 +75,7 @@ class TrustVerifier:
         Raises :class:`TrustMaterialError` or a ``notation.errors`` error when the new material is unreadable or
         refused; the previous material then stays live (the verifier keeps it, and so does the snapshot).
         """
-        files = read_material(self.settings.config_dir)
+        files = self._read()
         new_fp = fingerprint(files)
         if new_fp == self.fingerprint:
             return False
