@@ -167,3 +167,26 @@ def test_debug_signing_with_azure_kv_shows_no_client_secret_cli06(
     assert "Plugin generate-signature request" in err and "Plugin describe-key response" in err
     assert client_secret not in err and os.environ["AZURE_CLIENT_SECRET"] not in err
     assert not re.search(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.", err), "a JWT reached the debug output"
+
+
+def test_json_lines_share_the_source_and_the_redaction_cli06(tmp_path: Path) -> None:
+    """The admission service's JSON logs: the library's records (any ``notation.*`` logger), one object per line."""
+    import io
+    import logging
+
+    from notation._internal import log
+
+    stream = io.StringIO()
+    log.configure(stream, level=logging.DEBUG, json_lines=True)
+    try:
+        logging.getLogger("notation.revocation").warning('Certificate #%d with subject "%s"', 2, "CN=x")
+        rid = log.http_request("GET", "http://127.0.0.1:1/token?refresh_token=rt-9", {"Authorization": "Bearer zz9"})
+        log.http_response(rid, 200, "OK", {"Set-Cookie": "session=abc123"})
+    finally:
+        log.quiet()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines[0]["level"] == "warning" and lines[0]["logger"] == "notation.revocation"
+    assert lines[0]["msg"] == 'Certificate #2 with subject "CN=x"'
+    assert lines[1]["level"] == "debug" and lines[1]["msg"].startswith("Request #")
+    text = stream.getvalue()
+    assert "rt-9" not in text and "zz9" not in text and "abc123" not in text

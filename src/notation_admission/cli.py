@@ -281,11 +281,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.WARNING,
-        format='{"time":"%(asctime)s","level":"%(levelname)s","msg":%(message)r}',
-        datefmt="%Y-%m-%dT%H:%M:%SZ",
-    )
+    from notation._internal.log import JSONFormatter
+
+    # One JSON object per line, from the same layer (and with the same redaction) as the CLI's -v/-d lines: the
+    # service's own records and the library's ("notation": verifier steps, revocation, HTTP) alike.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JSONFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         opts = parse_options(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
