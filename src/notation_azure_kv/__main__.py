@@ -25,12 +25,14 @@ Plugin commands (a JSON request on standard input, as notation sends it):
 
 Other commands:
   install-launcher DIR  write DIR/notation-azure-kv, an executable launcher notation can run
+  -h, --help            show this help
 """
+_HELP = ("-h", "--help", "help")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args:
+    if not args or args[0] in _HELP:
         sys.stdout.write(USAGE)
         return 0
     command = args[0]
@@ -39,7 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from notation_azure_kv.launcher import install_launcher
 
-        if len(args) != 2:
+        if len(args) == 2 and args[1] in _HELP:
+            sys.stdout.write("usage: notation-azure-kv install-launcher DIR\n\nWrite DIR/notation-azure-kv, an "
+                             "executable launcher notation can run as the azure-kv plugin.\n")
+            return 0
+        if len(args) != 2 or args[1].startswith("-"):
             sys.stderr.write("usage: notation-azure-kv install-launcher DIR\n")
             return 2
         print(install_launcher(Path(args[1])))
@@ -48,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "get-plugin-metadata":
             response = metadata()
         elif command in ("describe-key", "generate-signature"):
+            import logging
+
+            # stderr is the plugin's error channel (one JSON object): azure-identity's warnings (its multi-line
+            # DefaultAzureCredential report through logging's last-resort handler) must not land there.
+            azure_log = logging.getLogger("azure")
+            azure_log.addHandler(logging.NullHandler())
+            azure_log.propagate = False
             from notation_azure_kv import commands
 
             request = read_request(sys.stdin.buffer)

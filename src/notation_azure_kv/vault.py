@@ -127,6 +127,45 @@ def _service_error(exc: Any) -> tuple[str, str]:
 _STATUS_CODES = {401: ACCESS_DENIED, 403: ACCESS_DENIED, 404: VALIDATION_ERROR, 408: TIMEOUT, 429: THROTTLED}
 
 
+CREDENTIAL_HINT = (
+    "set up one of them (az login; AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET; workload identity; "
+    "IDENTITY_ENDPOINT for a managed identity) or choose one with --plugin-config credential_type="
+    "environment|workloadid|managedid|azurecli"
+)
+
+
+def _first_sentence(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    for sep in (". ", "; "):
+        if sep in text:
+            text = text.split(sep, 1)[0]
+    text = text.rstrip(".")
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " ..."
+    return text
+
+
+def credential_failure_line(message: str) -> str:
+    """azure-identity's multi-line credential failure as one line, the useful part first: what to do, then what
+    each credential of the chain said (first sentence each), never cut mid-word."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "Azure authentication failed"
+    if lines[0].startswith("DefaultAzureCredential failed"):
+        tried = []
+        for line in lines[1:]:
+            name, sep, rest = line.partition(": ")
+            if not sep or " " in name:
+                continue
+            rest = rest.removeprefix(f"{name} ").removeprefix("authentication ")
+            if rest.startswith("unavailable. "):
+                rest = rest.removeprefix("unavailable. ")
+            detail = _first_sentence(rest)
+            tried.append(f"{name.removesuffix('Credential')}: {detail}")
+        return f"no Azure credential is available: {CREDENTIAL_HINT}. Tried: " + "; ".join(tried)
+    return " ".join(" ".join(lines).split())
+
+
 @contextmanager
 def azure_errors(secrets_hint: bool = False) -> Iterator[None]:
     """AZKV-09: Azure failures become PluginFailure with the vault's message verbatim; the AKV code and the
@@ -140,7 +179,7 @@ def azure_errors(secrets_hint: bool = False) -> Iterator[None]:
     except HttpResponseError as exc:
         status = exc.status_code
         if isinstance(exc, ClientAuthenticationError) and status is None:
-            raise PluginFailure(ERROR, str(exc.message or exc).strip()) from None
+            raise PluginFailure(ERROR, credential_failure_line(str(exc.message or exc))) from None
         akv_code, message = _service_error(exc)
         rbac_denied = "secrets/getSecret/action" in message and "not authorized" in message
         if secrets_hint and ("does not have secrets get permission" in message or rbac_denied):

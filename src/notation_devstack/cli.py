@@ -9,6 +9,16 @@ import argparse
 import importlib
 import sys
 
+DESCRIPTION = """Offline stand-ins for the Azure services the notation tutorials use: a Key Vault emulator
+(`vault`), an OCI registry like ACR (`registry`), an image builder (`image`), and `up` / `down` / `status` /
+`env-file` to run them together.
+
+Quick start:
+  notation-devstack up              # start both, on the same ports as last time
+  source "$(notation-devstack env-file)"
+  notation-devstack down
+"""
+
 # (command name, module with ``register(subparsers)``): imported lazily so one group's dependencies
 # never slow down or break another.
 _GROUPS = (
@@ -20,7 +30,8 @@ _GROUPS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="notation-devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="notation-devstack", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
     for _name, module in _GROUPS:
         try:

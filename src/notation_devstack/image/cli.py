@@ -73,9 +73,10 @@ def _build(args: argparse.Namespace) -> int:
     image = build(args.context, args.file, client_for=lambda reg: _client(args, reg), build_args=build_args)
     if args.oci_layout:
         digest = write_layout(image, args.oci_layout, ref.tag)
+        print(f"Wrote {args.oci_layout}:{ref.tag}@{digest} (OCI layout; nothing was pushed)", file=sys.stderr)
     else:
         digest = push(image, _client(args, ref.registry), ref.repository, ref.tag)
-    print(f"Pushed {ref.registry}/{ref.repository}:{ref.tag}@{digest}", file=sys.stderr)
+        print(f"Pushed {ref.registry}/{ref.repository}:{ref.tag}@{digest}", file=sys.stderr)
     return _report(args, ref, digest)
 
 
