@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -469,3 +470,48 @@ def test_registry_credentials_from_dockerconfigjson(world: World, tmp_path: Path
 
 def post_to(svc: AdmissionService, world: World, doc: Any) -> Any:
     return client(world.tls).post(svc.url + "/validate", json=doc, timeout=10).json()["response"]
+
+
+def _served_cert(url: str, tls: TLS) -> bytes:
+    import socket
+
+    ctx = ssl.create_default_context(cafile=str(tls.ca))
+    ctx.load_cert_chain(str(tls.client_cert), str(tls.client_key))
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(
+        raw, server_hostname="127.0.0.1"
+    ) as conn:
+        der = conn.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def test_serving_certificate_renewed_in_place(world: World, tmp_path: Path) -> None:
+    """cert-manager renews the Secret: new handshakes get the new certificate; a mismatched pair is refused."""
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import serialization
+
+    tls = tls_material(tmp_path / "tls")
+    with serving(options(world.config, tls, world.registry)) as svc:
+        first = _served_cert(svc.url, tls)
+        renewed = tls_material(tmp_path / "renewed")  # a new server certificate and key
+        tls_new_cert = renewed.server_cert.read_bytes()
+        tls_new_key = renewed.server_key.read_bytes()
+        tls.server_cert.write_bytes(tls_new_cert)
+        tls.server_key.write_bytes(tls_new_key)
+        renewed_leaf = cx509.load_pem_x509_certificate(tls_new_cert).public_bytes(serialization.Encoding.DER)
+
+        def served_with(ca: Path) -> bytes | None:
+            probe = TLS(ca, tls.server_cert, tls.server_key, tls.client_cert, tls.client_key, tls.client_cert,
+                        tls.client_key)
+            try:
+                return _served_cert(svc.url, probe)
+            except (ssl.SSLError, OSError):
+                return None
+
+        _wait(lambda: served_with(renewed.ca) == renewed_leaf)
+        assert first != renewed_leaf
+        # a half-written renewal (key of another pair): refused, the renewed certificate stays in service
+        tls.server_key.write_bytes(tls_material(tmp_path / "third").server_key.read_bytes())
+        time.sleep(0.5)
+        assert served_with(renewed.ca) == renewed_leaf

@@ -218,6 +218,8 @@ class Running:
             **kwargs,
         )
         self.server = uvicorn.Server(config)
+        self._tls_loaded = self._tls_state()
+        self._tls_error: str | None = None
 
     @property
     def port(self) -> int:
@@ -232,10 +234,42 @@ class Running:
         }
 
     async def _watch(self) -> None:
-        """Poll the mounted trust material; a change becomes live, a refused one keeps the last good."""
+        """Poll the mounted trust material and serving certificate; a change becomes live, a refused one keeps the
+        last good."""
         while True:
             await asyncio.sleep(self.opts.reload_interval)
             await self.core.run_blocking(self.check_trust)
+            await self.core.run_blocking(self.check_tls)
+
+    def _tls_state(self) -> tuple[bytes, bytes] | None:
+        if self.opts.plain_http or self.opts.tls_cert is None or self.opts.tls_key is None:
+            return None
+        try:
+            return self.opts.tls_cert.read_bytes(), self.opts.tls_key.read_bytes()
+        except OSError:
+            return None
+
+    def check_tls(self) -> None:
+        """cert-manager renews the Secret in place (the kubelet swaps ..data): new handshakes get the new
+        certificate. A pair that does not load (half-written, key and certificate not matching) is refused and the
+        running one kept: it is tried on a scratch context first, so the live one is never left half-updated."""
+        state = self._tls_state()
+        if state is None or state == self._tls_loaded:
+            return
+        assert self.opts.tls_cert is not None and self.opts.tls_key is not None
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(self.opts.tls_cert, self.opts.tls_key)
+            live = self.server.config.ssl
+            if live is None:
+                return
+            live.load_cert_chain(self.opts.tls_cert, self.opts.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            if self._tls_error != str(exc):
+                log.error("serving certificate update refused, keeping the current one: %s", exc)
+                self._tls_error = str(exc)
+            return
+        self._tls_loaded, self._tls_error = state, None
+        log.warning("serving certificate reloaded")
 
     def check_trust(self) -> None:
         from notation_admission.core import error_text
