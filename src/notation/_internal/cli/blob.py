@@ -415,10 +415,16 @@ def rfc3339_nano(value: Any) -> str:
 
 def render_blob_tree(path: str, media_type: str, sig: Any) -> str:
     """Go main's tree: the signature node named by its path (``tree/inspect_helper.go``)."""
+    text: str = signature_tree_node(path, media_type, sig).render()
+    return text
+
+
+def signature_tree_node(name: str, media_type: str, sig: Any) -> Any:
+    """One signature as Go main's tree shows it (``newSignatureNode``), for blob and OCI inspect."""
     from notation._internal.cli.inspect import ansic
     from notation._internal.cli.output import Node
 
-    root = Node(path)
+    root = Node(name)
     root.add_kv("signature algorithm", sig.signature_algorithm)
     root.add_kv("signature envelope type", media_type)
     signed = root.add("signed attributes")
@@ -449,7 +455,7 @@ def render_blob_tree(path: str, media_type: str, sig: Any) -> str:
     artifact.add_kv("media type", sig.signed_artifact.media_type)
     artifact.add_kv("digest", sig.signed_artifact.digest)
     artifact.add_kv("size", sig.signed_artifact.size)
-    return root.render()
+    return root
 
 
 def _tree_certificates(node: Any, certs: Any) -> None:

@@ -538,9 +538,10 @@ def use_line(cmd: Command) -> str:
 
 def render_help(cmd: Command) -> str:
     """cobra's help: the long (or short) description, a blank line, then the usage."""
-    text = (cmd.long or cmd.short).rstrip()
+    text = cmd.long or cmd.short
     if cmd.experimental_examples and is_experimental():
-        text += "\n" + cmd.experimental_examples.rstrip()
+        text += cmd.experimental_examples  # Go's HideFlags appends them to Long as they are
+    text = text.rstrip()  # cobra's trimTrailingWhitespaces (inner lines keep theirs)
     return (text + "\n\n" if text else "") + render_usage(cmd)
 
 

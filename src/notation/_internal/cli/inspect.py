@@ -165,8 +165,23 @@ def _args(args: list[str]) -> None:
     require_reference("inspect")(args)
 
 
+def render_tree(result: InspectResult) -> str:
+    """``-o tree``, as Go 2.0 spells and draws it (signature nodes of ``tree/inspect_helper.go``); 1.3's text
+    form stays the default."""
+    from notation._internal.cli.blob import signature_tree_node
+    from notation._internal.oci import mediatypes
+
+    if not result.signatures:
+        return f"{result.reference} has no associated signature\n"
+    root = Node(result.reference)
+    group = root.add(mediatypes.NOTARY_SIGNATURE)
+    for sig in result.signatures:
+        group.children.append(signature_tree_node(sig.digest, sig.media_type, sig))
+    return "Inspecting all signatures for signed artifact\n" + root.render()
+
+
 def _pre_run(values: dict[str, object], changed: set[str]) -> None:
-    if values["output"] not in ("text", "json"):
+    if values["output"] not in ("text", "json", "tree"):
         raise CommandError(f"unrecognized output format {values['output']}")
 
 
@@ -186,7 +201,10 @@ def _run(inv: Invocation) -> None:
         result = inspect_artifact(target.store, subject.digest, max_signatures=max_signatures)
     for warning in result.warnings:
         inv.warn(warning)
-    inv.stdout.write(go_json(to_json(result)) if output == "json" else render_text(result))
+    if output == "json":
+        inv.stdout.write(go_json(to_json(result)))
+    else:
+        inv.stdout.write(render_tree(result) if output == "tree" else render_text(result))
     if result.exceeded_limit is not None:
         inv.out(f"Warning: exceeded configured limit of max signatures {result.exceeded_limit} to examine")
     if result.skipped:

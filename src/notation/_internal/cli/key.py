@@ -96,12 +96,7 @@ def _delete(inv: Invocation) -> None:
 def command() -> Command:
     add = Command(
         "add --plugin <plugin_name> [flags] <key_name>",
-        "Add key to signing key list",
-        long="Add key to signing key list\n\n"
-        "Example - Add a key to signing key list:\n"
-        "  notation key add --plugin <plugin_name> --id <key_id> <key_name>\n\n"
-        "Example - Add a key to signing key list and set it as the default signing key:\n"
-        "  notation key add --default --plugin <plugin_name> --id <key_id> <key_name>\n",
+        "Add key to Notation signing key list",
         flags=[
             *debug_flags(),
             Flag("default", "bool", "mark as default"),
@@ -114,10 +109,7 @@ def command() -> Command:
     )
     update = Command(
         "update [flags] <key_name>",
-        "Update key in signing key list",
-        long="Update key in signing key list\n\n"
-        "Example - Update a key as the default signing key:\n"
-        "  notation key update --default <key_name>\n",
+        "Update key in Notation signing key list",
         aliases=("set",),
         flags=[*debug_flags(), Flag("default", "bool", "mark as default")],
         run=_update,
@@ -126,12 +118,30 @@ def command() -> Command:
     ls = Command("list [flags]", "List keys used for signing", aliases=("ls",), run=_list)
     delete = Command(
         "delete [flags] <key_name>...",
-        "Delete key from signing key list",
-        long="Delete key from signing key list\n\n"
-        "Example - Delete a key from signing key list:\n"
-        "  notation key delete <key_name>\n",
+        "Remove key from Notation signing key list",
         flags=debug_flags(),
         run=_delete,
         args=_delete_args,
     )
-    return Command("key", "Manage keys used for signing", children=[add, delete, ls, update])
+    return Command(
+        "key",
+        "Manage keys used for signing",
+        long=_KEY_LONG,  # Go 1.3.2's words (the subcommands have no long text: their help shows the short one)
+        children=[add, delete, ls, update],
+    )
+
+
+_KEY_LONG = """Manage keys used for signing
+
+Example - Add a key to signing key list:
+  notation key add --plugin <plugin_name> --id <key_id> <key_name>
+
+Example - List keys used for signing:
+  notation key ls
+
+Example - Update the default signing key:
+  notation key set --default <key_name>
+
+Example - Delete the key from signing key list:
+  notation key delete <key_name>...
+"""

@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_library_warnings()
     stdout, stderr = sys.stdout, sys.stderr
     parsed: dict[str, object] = {}
+    if args and args[0] in ("__complete", "__completeNoDesc"):  # cobra's hidden completion requests
+        from notation._internal.cli.completion import run_request
+
+        return run_request(args, stdout, stderr)
     try:
         root = build_root()
         return execute(root, args, stdout, stderr, sys.stdin, parsed)

@@ -18,6 +18,12 @@ def _import_args(args: list[str]) -> None:
         )
 
 
+def _no_args(args: list[str]) -> None:
+    """cobra.ExactArgs(0) (Go 1.3.2's ``policy show``)."""
+    if args:
+        raise CommandError(f"accepts 0 arg(s), received {len(args)}")
+
+
 def _os_error(op: str, path: str, exc: OSError) -> str:
     reason = (exc.strerror or str(exc)).lower()
     return f"{op} {path}: {reason}"
@@ -179,6 +185,7 @@ def command() -> Command:
         "Example - Save current trust policy configuration to a file:\n"
         "  notation policy show > my_policy.json\n",
         run=_show,
+        args=_no_args,
     )
     init = Command(
         "init [flags] --name <policy_name> --trust-store <type:name> --trusted-identity <identity>",

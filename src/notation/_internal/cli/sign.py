@@ -26,33 +26,36 @@ _LONG = """Sign artifacts
 
 Note: a signing key must be specified. This can be done temporarily by specifying a key ID, or a new key can be configured using the command "notation key add"
 
-Example - Sign an OCI artifact using the default signing key, with the default JWS envelope, and store the signature using the Referrers tag schema:
+Example - Sign an OCI artifact using the default signing key, with the default JWS envelope, and use OCI image manifest to store the signature:
   notation sign <registry>/<repository>@<digest>
 
 Example - Sign an OCI artifact using the default signing key, with the COSE envelope:
-  notation sign --signature-format cose <registry>/<repository>@<digest>
+  notation sign --signature-format cose <registry>/<repository>@<digest>\x20
 
-Example - Sign an OCI artifact with a specified plugin and signing key stored in KMS:
+Example - Sign an OCI artifact with a specified plugin and signing key stored in KMS\x20
   notation sign --plugin <plugin_name> --id <remote_key_id> <registry>/<repository>@<digest>
 
-Example - Sign an OCI artifact using a specified key:
+Example - Sign an OCI artifact using a specified key
   notation sign --key <key_name> <registry>/<repository>@<digest>
 
-Example - Sign an OCI artifact identified by a tag (Notation will resolve tag to digest):
+Example - Sign an OCI artifact identified by a tag (Notation will resolve tag to digest)
   notation sign <registry>/<repository>:<tag>
 
-Example - Sign an OCI artifact stored in a registry and specify the signature expiry duration, for example 24 hours:
+Example - Sign an OCI artifact stored in a registry and specify the signature expiry duration, for example 24 hours
   notation sign --expiry 24h <registry>/<repository>@<digest>
 
-Example - Sign an OCI artifact with a timestamp:
-  notation sign --timestamp-url <TSA_url> --timestamp-root-cert <TSA_root_certificate_filepath> <registry>/<repository>@<digest>
+Example - Sign an OCI artifact and store signature using the Referrers API. If it's not supported, fallback to the Referrers tag schema
+  notation sign --force-referrers-tag=false <registry>/<repository>@<digest>
+
+Example - Sign an OCI artifact with timestamping:
+  notation sign --timestamp-url <TSA_url> --timestamp-root-cert <TSA_root_certificate_filepath> <registry>/<repository>@<digest>\x20
 """
 
 _EXPERIMENTAL_EXAMPLES = """
-Example - [Experimental] Sign an OCI artifact referenced in an OCI layout:
+Example - [Experimental] Sign an OCI artifact referenced in an OCI layout
   notation sign --oci-layout "<oci_layout_path>@<digest>"
 
-Example - [Experimental] Sign an OCI artifact identified by a tag and referenced in an OCI layout:
+Example - [Experimental] Sign an OCI artifact identified by a tag and referenced in an OCI layout
   notation sign --oci-layout "<oci_layout_path>:<tag>"
 """
 
