@@ -191,3 +191,45 @@ def test_named_vault_via_cli_hosts_and_role_assignment(vault: VaultServer) -> No
         client.get_secret("n1")
     _cli(vault, "delete", "-n", NAMED)
     _cli(vault, "purge", "-n", NAMED)
+
+
+def test_export_import_round_trip_for_seeding(vault: VaultServer, tmp_path: Any) -> None:
+    """`vault export` from a running emulator, `vault import` into a fresh state directory (offline), then the
+    new emulator serves the same certificate, key version and secret: a KEY_ID's name/version keep signing."""
+    import json
+
+    reg = vault.registry
+    reg.create_vault("seedme")
+    cert = vault.create_certificate("seed-cert", {"key_props": {"kty": "EC"}, "x509_props": {"subject": "CN=s"},
+                                                  "issuer": {"name": "Self"}}, vault="seedme")
+    reg.role_assignments.create(f"{reg.vault_id('seedme')}/keys/seed-cert", "Key Vault Crypto User", ALICE)
+    out = tmp_path / "seed.json"
+    _cli(vault, "export", "-n", "seedme", "--file", str(out))
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "notation-devstack-vault-export/1" and "seed-cert" in doc["objects"]["certificates"]
+    version = cert["id"].rsplit("/", 1)[1]
+    assert "PRIVATE KEY" in doc["privateKeys"]["seed-cert"][version]
+
+    import subprocess
+    import sys
+
+    fresh = tmp_path / "fresh"
+    done = subprocess.run([sys.executable, "-m", "notation_devstack", "vault", "import", "--file", str(out),
+                           "-n", "notationdemo", "--state-dir", str(fresh)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["certificates"] == 1
+    with VaultServer(fresh, vault_name="notationdemo") as other:
+        assert other.registry.role_assignments.list(assignee=ALICE)[0]["scope"].endswith(
+            "/vaults/notationdemo/keys/seed-cert")
+        keys = KeyClient(other.url, other.credential(), connection_verify=str(other.ca_cert_path))
+        key = keys.get_key("seed-cert", version)
+        digest = hashlib.sha256(b"seeded").digest()
+        crypto = CryptographyClient(key.id, other.credential(), connection_verify=str(other.ca_cert_path))
+        signature = crypto.sign(SignatureAlgorithm.es256, digest).signature
+        assert crypto.verify(SignatureAlgorithm.es256, digest, signature).is_valid
+    again = subprocess.run([sys.executable, "-m", "notation_devstack", "vault", "import", "--file", str(out),
+                            "-n", "notationdemo", "--state-dir", str(fresh)], capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 1 and "is not empty" in again.stderr

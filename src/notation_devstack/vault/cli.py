@@ -174,6 +174,17 @@ def _register_control(sub: Any, state: Any) -> None:
     lst = sub.add_parser("list", help="az keyvault list")
     state(lst)
     lst.set_defaults(handler=_vault_list)
+    exp = sub.add_parser("export", help="write a vault's contents (with private keys) as JSON, for seeding CI")
+    exp.add_argument("--name", "-n", required=True)
+    exp.add_argument("--file", "-f", required=True, help="output file (mode 0600), - for stdout")
+    state(exp)
+    exp.set_defaults(handler=_vault_export)
+    imp = sub.add_parser("import", help="load a vault export (creates the vault when missing)")
+    imp.add_argument("--file", "-f", required=True)
+    imp.add_argument("--name", "-n", help="target vault (default: the exported name)")
+    imp.add_argument("--replace", action="store_true", help="overwrite a vault that is not empty")
+    state(imp)
+    imp.set_defaults(handler=_vault_import)
     hosts = sub.add_parser("hosts", help="the /etc/hosts lines named vaults need (--apply adds them, as root)")
     hosts.add_argument("--apply", action="store_true")
     hosts.add_argument("--hosts-file", default="/etc/hosts")
@@ -254,6 +265,54 @@ def _vault_list(args: argparse.Namespace) -> int:
     from notation_devstack.vault.server import vault_view
 
     _print([vault_view(p) for p in _registry(args).list_vaults()])
+    return 0
+
+
+def _running_client(args: argparse.Namespace) -> Any:
+    """The running emulator of the state directory, or None (then the state directory is used directly)."""
+    from notation_devstack.vault.client import EmulatorClient, resolve_state_dir
+
+    state_dir = resolve_state_dir(args.state_dir)
+    if not (state_dir / "server.json").exists():
+        return None
+    return EmulatorClient(state_dir)
+
+
+def _vault_export(args: argparse.Namespace) -> int:
+    from notation_devstack.vault.client import resolve_state_dir
+    from notation_devstack.vault.store import StateStore, atomic_write
+
+    client = _running_client(args)
+    if client is not None:
+        doc = client.admin("GET", f"vaults/{args.name}/export")
+    else:
+        from notation_devstack.vault.seed import export_vault
+
+        doc = export_vault(StateStore(resolve_state_dir(args.state_dir)), args.name)
+    text = json.dumps(doc, indent=1)
+    if args.file == "-":
+        print(text)
+    else:
+        atomic_write(Path(args.file), text.encode(), mode=0o600)
+    return 0
+
+
+def _vault_import(args: argparse.Namespace) -> int:
+    from notation_devstack.vault.client import resolve_state_dir
+    from notation_devstack.vault.store import StateStore, read_json
+
+    data = read_json(Path(args.file))
+    if not isinstance(data, dict):
+        raise VaultError(f"{args.file} is not a vault export (a JSON object)")
+    client = _running_client(args)
+    if client is not None:
+        counts = client.admin("POST", f"vaults/{args.name or (data.get('vault') or {}).get('name')}/import",
+                              {"export": data, "replace": args.replace})
+    else:
+        from notation_devstack.vault.seed import import_vault
+
+        counts = import_vault(StateStore(resolve_state_dir(args.state_dir)), data, args.name, replace=args.replace)
+    _print(counts)
     return 0
 
 

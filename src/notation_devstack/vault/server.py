@@ -161,6 +161,14 @@ def admin_vaults(store: StateStore, method: str, segments: list[str], doc: dict[
         if len(segments) == 1 and method == "DELETE":
             reg.delete_vault(name)
             return 200, None
+        if len(segments) == 2 and segments[1] == "export" and method == "GET":
+            from notation_devstack.vault.seed import export_vault
+
+            return 200, export_vault(store, name)
+        if len(segments) == 2 and segments[1] == "import" and method == "POST":
+            from notation_devstack.vault.seed import import_vault
+
+            return 200, import_vault(store, doc.get("export"), name, replace=bool(doc.get("replace")))
         if len(segments) == 3 and segments[1] == "accessPolicies" and method == "PUT":
             entries = (doc.get("properties") or {}).get("accessPolicies") or []
             if not isinstance(entries, list):
