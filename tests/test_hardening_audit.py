@@ -504,7 +504,7 @@ def test_cve_2023_33958_dripping_referrers_page_hits_the_body_deadline(tmp_path:
 # --- CLI-06 / CLI-34 (ADA-NOT-23-5, credentials in clear text): no secret in any output, -d and -v included ----------
 
 _USER, _PASSWORD, _IDENTITY_TOKEN = "alice", "pw-Zq7!s3cret", "idtok-5b0f1c29e6d84a7c"
-_HEADER_VALUE = re.compile(r"Authorization\W{0,3}[:=]\W{0,3}(\S*)")
+_HEADER_VALUE = re.compile(r"Authorization\W{0,3}[:=]\s*[\"']?([^\s\"']*)")
 
 
 @pytest.mark.parametrize("verbosity", ["-d", "-v"])

@@ -130,14 +130,18 @@ def _go_os_error(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
-class _Decoded:
-    """Bytes shown as text only when a log line is actually formatted."""
+class _Shown:
+    """Plugin JSON shown (decoded, secrets redacted) only when a log line is actually formatted, whichever handler
+    formats it: a library user's own handler must not see plugin-config secrets either."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | str) -> None:
         self.data = data
 
     def __str__(self) -> str:
-        return self.data.decode("utf-8", "replace")
+        from notation._internal.log import redact
+
+        text = self.data if isinstance(self.data, str) else self.data.decode("utf-8", "replace")
+        return redact(text)
 
 
 class Plugin:
@@ -158,10 +162,10 @@ class Plugin:
         without an error object, timed out) or PluginMalformedError (output breaks the contract).
         """
         text = json.dumps(request, separators=(",", ":"), ensure_ascii=False)
-        log.debug("Plugin %s request: %s", command, text)  # notation-go plugin.go; secrets redacted by the formatter
+        log.debug("Plugin %s request: %s", command, _Shown(text))  # notation-go plugin.go
         output = self.execute(command, text.encode())
         response = parse_output(self.name, command, output)
-        log.debug("Plugin %s response: %s", command, _Decoded(output.stdout))
+        log.debug("Plugin %s response: %s", command, _Shown(output.stdout))
         return response
 
     def execute(self, command: str, stdin: bytes) -> PluginOutput:
