@@ -6,7 +6,6 @@ operations, issuers and contacts, paging, rotation, encrypt/decrypt/wrap/unwrap,
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -176,6 +175,14 @@ def test_paging_every_list(c: dict[str, Any]) -> None:
     assert len(versions) == 2
     certs: CertificateClient = c["certs"]
     assert len(list(certs.list_properties_of_certificates(max_page_size=1).by_page())) >= 2
+    keys: KeyClient = c["keys"]
+    for i in range(3):
+        keys.create_ec_key(f"pk-{i}")
+    assert len(list(keys.list_properties_of_keys(max_page_size=1).by_page())) >= 3
+    for i in range(2):
+        keys.begin_delete_key(f"pk-{i}").result()
+    deleted = list(keys.list_deleted_keys(max_page_size=1).by_page())
+    assert len(deleted) >= 2 and {"pk-0", "pk-1"} <= {k.name for page in deleted for k in page}
     with pytest.raises(HttpResponseError) as err:
         list(secrets.list_properties_of_secrets(max_page_size=26))
     assert "between 1 and 25" in err.value.message
@@ -268,37 +275,32 @@ def test_key_and_secret_delete_recover_purge_backup_restore(c: dict[str, Any]) -
     assert c["secrets"].get_secret("br-cert").value
 
 
-def test_purge_protection_and_soft_delete_off(vault: VaultServer) -> None:
-    """Per-vault settings: purge protection refuses purge (403); a vault without soft delete deletes at once."""
-    reg = vault.registry
-    reg.create_vault("protected", enable_purge_protection=True, soft_delete_retention_days=7)
-    reg.create_vault("nosoft", enable_soft_delete=False)
-    kw = {"connection_verify": str(vault.ca_cert_path)}
-    # reach the named vaults through the IP listener with their Host: the SDK is pointed at the IP URL while the
-    # registry picks the vault, so no /etc/hosts entry is needed for this test
-    from notation_devstack.vault.dataplane import DataPlane, Request
+def test_purge_protection_and_soft_delete_off(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Per-vault settings through the SDK: a purge-protected vault with 7-day retention refuses purge (403) and
+    says CustomizedRecoverable; a vault without soft delete is Purgeable and deletes at once."""
+    from notation_devstack.vault.registry import VaultRegistry
 
-    def call(name: str, method: str, path: str, body: Any = None) -> Any:
-        from notation_devstack.vault.access import Principal
-
-        with vault.store.lock:
-            plane = DataPlane(vault.store, name)
-            return plane.handle(Request(method, path.strip("/").split("/"), f"{name}.localhost:{vault.port}",
-                                        Principal(vault.default_principal, vault.tenant_id), body,
-                                        {"api-version": "7.5"}))
-
-    r = call("protected", "PUT", "/secrets/s", {"value": "x"})
-    assert r.body["attributes"]["recoveryLevel"] == "CustomizedRecoverable"
-    assert r.body["attributes"]["recoverableDays"] == 7
-    call("protected", "DELETE", "/secrets/s")
-    with pytest.raises(Exception) as err:
-        call("protected", "DELETE", "/deletedsecrets/s")
-    assert getattr(err.value, "status", None) == 403 and "purge protection is enabled" in str(err.value)
-    r = call("nosoft", "PUT", "/secrets/s", {"value": "x"})
-    assert r.body["attributes"]["recoveryLevel"] == "Purgeable" and "recoverableDays" not in r.body["attributes"]
-    gone = call("nosoft", "DELETE", "/secrets/s")
-    assert "recoveryId" not in gone.body
-    with pytest.raises(Exception) as err:
-        call("nosoft", "GET", "/deletedsecrets/s")
-    assert getattr(err.value, "status", None) == 404
-    _ = (kw, base64)
+    protected_state = tmp_path_factory.mktemp("protected")
+    VaultRegistry(protected_state).create_vault("protected", enable_purge_protection=True,
+                                                soft_delete_retention_days=7)
+    with VaultServer(protected_state, vault_name="protected") as server:
+        secrets = SecretClient(server.url, server.credential(), connection_verify=str(server.ca_cert_path))
+        made = secrets.set_secret("s", "x")
+        assert made.properties.recovery_level == "CustomizedRecoverable"
+        assert made.properties.recoverable_days == 7
+        deleted = secrets.begin_delete_secret("s").result()
+        assert deleted.scheduled_purge_date - deleted.deleted_date == dt.timedelta(days=7)
+        with pytest.raises(HttpResponseError) as err:
+            secrets.purge_deleted_secret("s")
+        assert err.value.status_code == 403 and "purge protection is enabled" in err.value.message
+        assert secrets.begin_recover_deleted_secret("s").result().name == "s"
+    plain_state = tmp_path_factory.mktemp("nosoft")
+    VaultRegistry(plain_state).create_vault("nosoft", enable_soft_delete=False)
+    with VaultServer(plain_state, vault_name="nosoft") as server:
+        keys = KeyClient(server.url, server.credential(), connection_verify=str(server.ca_cert_path))
+        key = keys.create_ec_key("k")
+        assert key.properties.recovery_level == "Purgeable" and key.properties.recoverable_days is None
+        keys.begin_delete_key("k").result()
+        with pytest.raises(ResourceNotFoundError):
+            keys.get_deleted_key("k")
+        assert keys.create_ec_key("k").name == "k"  # the name is free at once
