@@ -302,6 +302,17 @@ class VaultRegistry:
             raise VaultError(f"The vault '{name}' was not found.")
         return str(props["id"])
 
+    def vault_uri(self, name: str) -> str | None:
+        """``properties.vaultUri`` for ARM: ``https://<name>.localhost:<port>/`` of the running emulator (None when
+        it does not run). The port is stable across ``notation-devstack down/up``."""
+        from urllib.parse import urlsplit
+
+        info_path = self.root / "server.json"
+        if not info_path.exists():
+            return None
+        port = urlsplit(str(read_json(info_path).get("url", ""))).port
+        return f"https://{check_vault_name(name).lower()}.localhost:{port}/" if port else None
+
     def get_vault(self, name: str) -> dict[str, Any] | None:
         path = self._props_path(name)
         if not path.exists():
