@@ -89,3 +89,7 @@ class TimestampError(NotationError):
 
 class RevocationError(NotationError):
     """A revocation check that could not be completed."""
+
+
+class BlobIntegrityError(VerificationError):
+    """A blob that does not match its detached signature's signed descriptor (digest, size or media type)."""

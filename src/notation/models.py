@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from notation._internal.oci.descriptor import Descriptor
 
 __all__ = [
+    "BlobSignResult",
     "Descriptor",
     "SignResult",
     "SignatureVerification",
@@ -113,3 +114,14 @@ class SignResult:
     signature_manifest: Descriptor
     envelope_media_type: str
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlobSignResult:
+    """What blob signing produced: the detached envelope, its media type, the signed descriptor of the blob, and
+    (when written) the signature file."""
+
+    envelope: bytes
+    envelope_media_type: str
+    target: Descriptor
+    signature_path: str | None = None

@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.x509.dn import go_quote
-from notation.errors import NotationError, SigningError, VerificationError
-from notation.models import SignatureVerification, VerificationOutcome
+from notation.errors import BlobIntegrityError, NotationError, SigningError, VerificationError
+from notation.models import BlobSignResult, SignatureVerification, VerificationOutcome
 
 if TYPE_CHECKING:
     from notation._internal.trust.blob_policy import BlobTrustPolicyDocument
@@ -31,10 +30,6 @@ CHUNK_SIZE = 1024 * 1024
 SIGNATURE_FORMATS = {"jws": mediatypes.JWS_ENVELOPE, "cose": mediatypes.COSE_ENVELOPE}
 MAX_SIGNATURE_FILE_SIZE = mediatypes.MAX_ENVELOPE_SIZE
 """A detached signature is a few KiB; the image limit (MAN-10) bounds what we read."""
-
-
-class BlobIntegrityError(VerificationError):
-    """The blob does not match the signed descriptor (digest, size or media type)."""
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -179,15 +174,6 @@ def _is_envelope_generator(signer: object) -> bool:
 # --------------------------------------------------------------------------------------------------------------------
 # Signing
 # --------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlobSignResult:
-    """What blob signing produced: the envelope bytes and the signed descriptor."""
-
-    envelope: bytes
-    envelope_media_type: str
-    target: Descriptor
 
 
 def sign_blob_stream(
