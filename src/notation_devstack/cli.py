@@ -26,6 +26,8 @@ _GROUPS = (
     ("vault", "notation_devstack.vault.cli"),
     ("image", "notation_devstack.image.cli"),
     ("up", "notation_devstack.stack.cli"),
+    ("cloud", "notation_devstack.cloud.server"),
+    ("az-login", "notation_devstack.cloud.azlogin"),
 )
 
 

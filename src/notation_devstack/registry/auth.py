@@ -26,6 +26,7 @@ from notation_devstack.registry import errors
 MAX_HTPASSWD_SIZE = 1024 * 1024
 MAX_AUTH_HEADER = 8192
 _ACTIONS = ("pull", "push", "delete", "*")
+ACR_USER = "00000000-0000-0000-0000-000000000000"  # the user name docker logs in with an ACR refresh token
 
 
 class AuthConfigError(ValueError):
@@ -198,12 +199,13 @@ class Authorizer:
     """Decides each request: anonymous (no htpasswd), basic, or bearer token (token mode)."""
 
     def __init__(self, htpasswd: Htpasswd | None, tokens: TokenAuthority | None = None,
-                 realm: str = "notation-devstack") -> None:
+                 realm: str = "notation-devstack", acr: Any = None) -> None:
         if tokens is not None and htpasswd is None:
             raise AuthConfigError("token auth needs an htpasswd file for the /token endpoint")
         self.htpasswd = htpasswd
         self.tokens = tokens
         self.realm = realm
+        self.acr = acr  # an AcrExchange: realm /oauth2/token, ACR refresh tokens as passwords
 
     @property
     def token_mode(self) -> bool:
@@ -220,7 +222,8 @@ class Authorizer:
             if not self.htpasswd.check(*creds):
                 raise errors.unauthorized(f'Basic realm="{self.realm}"', "invalid username or password")
             return creds[0]
-        challenge = f'Bearer realm="{base_url}/token",service="{self.tokens.service}"'
+        realm_path = "/oauth2/token" if self.acr is not None else "/token"
+        challenge = f'Bearer realm="{base_url}{realm_path}",service="{self.tokens.service}"'
         if scope is not None:
             challenge += f',scope="{scope}"'
         scheme, _, token = (header or "").partition(" ")
@@ -246,7 +249,12 @@ class Authorizer:
         """The /token answer for verified credentials: every requested scope is granted to a known user."""
         if self.tokens is None or self.htpasswd is None:
             raise errors.DistributionError(404, "UNSUPPORTED", "token auth is not enabled")
-        if user is None or password is None or not self.htpasswd.check(user, password):
+        if self.acr is not None and user is not None and password is not None and user.lower() == ACR_USER:
+            subject = self.acr.refresh_subject(password)
+            if subject is None:
+                raise errors.unauthorized(f'Basic realm="{self.realm}"', "invalid or expired ACR refresh token")
+            user = subject
+        elif user is None or password is None or not self.htpasswd.check(user, password):
             raise errors.unauthorized(f'Basic realm="{self.realm}"', "invalid username or password")
         if service is not None and service != self.tokens.service:
             raise errors.DistributionError(400, "DENIED", f"unknown service {service!r}")

@@ -21,6 +21,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--htpasswd", help="bcrypt htpasswd file: require basic auth")
     serve.add_argument("--token-auth", action="store_true",
                        help="bearer-token auth with a /token endpoint on this server (needs --htpasswd)")
+    serve.add_argument("--acr-jwks", help="ACR token exchange (/oauth2/exchange): the Entra ID authority's JWKS file")
+    serve.add_argument("--acr-tenant", help="the tenant whose Entra ID tokens the exchange accepts")
     serve.add_argument("--no-referrers", action="store_true",
                        help="disable the referrers API (clients must use the referrers tag schema)")
     serve.add_argument("--referrers-page-size", type=int, default=None,
@@ -54,6 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
             referrers_page_size=args.referrers_page_size,
             max_blob_size=args.max_blob_size or DEFAULT_MAX_BLOB_SIZE,
             debug=args.debug,
+            acr_jwks=args.acr_jwks,
+            acr_tenant=args.acr_tenant,
         )
         server.start()
     except (AuthConfigError, OSError) as exc:

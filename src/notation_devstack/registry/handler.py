@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from notation_devstack.registry import errors, grammar
-from notation_devstack.registry.auth import Scope, parse_basic
+from notation_devstack.registry.auth import ACR_USER, Scope, parse_basic
 
 if TYPE_CHECKING:
     from notation_devstack.registry.server import _HTTPServer
@@ -40,7 +40,8 @@ _HOST_RE = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,
 _ROUTES = (
     ("ping", re.compile(r"/v2/?")),
     ("catalog", re.compile(r"/v2/_catalog")),
-    ("token", re.compile(r"/token")),
+    ("token", re.compile(r"/token|/oauth2/token")),
+    ("exchange", re.compile(r"/oauth2/exchange")),
     ("upload", re.compile(r"/v2/(?P<name>.+)/blobs/uploads(?:/(?P<id>[^/]*))?")),
     ("blob", re.compile(r"/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)")),
     ("manifest", re.compile(r"/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)")),
@@ -51,6 +52,7 @@ _METHODS = {
     "ping": {"GET", "HEAD"},
     "catalog": {"GET"},
     "token": {"GET", "POST"},
+    "exchange": {"POST"},
     "upload": {"POST", "PATCH", "PUT", "GET", "DELETE"},
     "blob": {"GET", "HEAD", "DELETE"},
     "manifest": {"GET", "HEAD", "PUT", "DELETE"},
@@ -264,6 +266,9 @@ class RegistryHandler(BaseHTTPRequestHandler):
         if kind == "token":
             self._token(query)
             return
+        if kind == "exchange":
+            self._exchange()
+            return
         name = grammar.check_name(params["name"]) if "name" in params else None
         scope = None
         if name is not None:
@@ -281,13 +286,27 @@ class RegistryHandler(BaseHTTPRequestHandler):
         service = query.get("service", [None])[0]
         if self.command == "POST":  # OAuth2 password grant (oras-go with ForceAttemptOAuth2)
             form = parse_qs(self._read_all(64 * 1024).decode("utf-8", "replace"), keep_blank_values=True)
-            if form.get("grant_type", [""])[0] != "password":
+            grant = form.get("grant_type", [""])[0]
+            if grant == "refresh_token" and self.server.authorizer.acr is not None:  # ACR: docker, az acr
+                creds = (ACR_USER, form.get("refresh_token", [""])[0])
+            elif grant != "password":
                 raise errors.DistributionError(400, "UNSUPPORTED", "only the password grant is supported")
-            creds = (form.get("username", [""])[0], form.get("password", [""])[0])
+            else:
+                creds = (form.get("username", [""])[0], form.get("password", [""])[0])
             scopes = form.get("scope", [])
             service = form.get("service", [None])[0]
         user, password = creds if creds else (None, None)
         answer = self.server.authorizer.issue_token(user, password, service, scopes)
+        self._send(200, json.dumps(answer).encode())
+
+    def _exchange(self) -> None:
+        acr = self.server.authorizer.acr
+        if acr is None:
+            raise _NotFound
+        form = parse_qs(self._read_all(64 * 1024).decode("utf-8", "replace"), keep_blank_values=True)
+        tokens = self.server.authorizer.tokens
+        assert tokens is not None  # the ACR exchange implies token mode
+        answer = acr.exchange({k: v[0] for k, v in form.items() if v}, tokens.service)
         self._send(200, json.dumps(answer).encode())
 
     def _ping(self, _name: str | None, _p: dict[str, str], _q: dict[str, list[str]]) -> None:

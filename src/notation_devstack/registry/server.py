@@ -121,8 +121,12 @@ class RegistryServer:
         max_blob_size: int = DEFAULT_MAX_BLOB_SIZE,
         request_timeout: float = 60.0,
         debug: bool = False,
+        acr_jwks: str | os.PathLike[str] | None = None,
+        acr_tenant: str | None = None,
     ) -> None:
         self.root = Path(root)
+        self._acr = (Path(acr_jwks), acr_tenant or "") if acr_jwks else None
+        token_auth = token_auth or self._acr is not None
         self._bind = (host, port)
         self._debug = debug
         self.storage = Storage(self.root, max_blob_size=max_blob_size)
@@ -188,7 +192,12 @@ class RegistryServer:
         httpd.base_url = self.url
         if self._token_auth:
             tokens = TokenAuthority(self._service or self.host, self._token_secret)
-            self.authorizer = Authorizer(self.authorizer.htpasswd, tokens)
+            acr = None
+            if self._acr is not None:
+                from notation_devstack.registry.acr import AcrExchange
+
+                acr = AcrExchange(self._acr[0], self._acr[1], tokens.service, self._token_secret)
+            self.authorizer = Authorizer(self.authorizer.htpasswd, tokens, acr=acr)
         httpd.authorizer = self.authorizer
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"registry-{self.port}", daemon=True)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("vault", "registry")
+SERVICES = ("vault", "registry", "cloud")
 READY_TIMEOUT = 30.0
 
 
@@ -54,6 +54,7 @@ def register(sub: Any) -> None:
             help="default: $NOTATION_DEVSTACK_HOME or $XDG_STATE_HOME/notation-devstack",
         )
         if name == "up":
+            parser.add_argument("--acr-name", default="notationdevstack", help="the ACR_NAME of the tutorial")
             parser.add_argument("--registry-port", type=int, default=0, help="0 = a free port")
             parser.add_argument("--vault-port", type=int, default=0, help="0 = a free port")
             parser.add_argument("--vault-name", default="notationdemo", help="the AKV_NAME of the tutorial")
@@ -187,6 +188,10 @@ def _up(args: argparse.Namespace) -> int:
             args.vault_name,
         ],
     )
+    from notation_devstack.stack.azure import prepare_cloud
+
+    cloud_args = prepare_cloud(state, creds, args.vault_name)
+    _write_atomic(creds_path, json.dumps(creds, indent=2))
     print("Starting the OCI registry ...", file=sys.stderr)
     try:
         registry_pid, registry_url = _start(
@@ -205,6 +210,7 @@ def _up(args: argparse.Namespace) -> int:
                 str(key),
                 "--htpasswd",
                 str(htpasswd),
+                *cloud_args.registry_argv,
             ],
         )
     except Exception:
@@ -222,16 +228,30 @@ def _up(args: argparse.Namespace) -> int:
     }, indent=2))
     _hosts_entries(state, args.vault_name)
     bundle = ca_bundle(state / "tls", [ca, vault_ca])
+    print("Starting the Azure control plane (Entra ID, Resource Manager, Graph) ...", file=sys.stderr)
+    try:
+        cloud_pid, cloud_line = _start(
+            state, "cloud",
+            [*cloud_args.cloud_argv(registry_host, args.acr_name, cert, key), "--ca-bundle", str(bundle)],
+        )
+    except Exception:
+        _kill(vault_pid)
+        _kill(registry_pid)
+        raise
     info = {
         "vault": {"pid": vault_pid, "url": vault_url.rstrip("/"), "name": args.vault_name},
         "registry": {"pid": registry_pid, "url": registry_url, "host": registry_host},
         "ca_bundle": str(bundle),
+        "cloud": cloud_args.info(cloud_pid, cloud_line, state / "cloud.log", args.acr_name),
     }
     _write_atomic(state / "stack.json", json.dumps(info, indent=2))
     env = _env(state, info, creds)
     _write_atomic(state / "env", "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
     print(f"Key Vault emulator: {info['vault']['url']} (vault name {args.vault_name})", file=sys.stderr)
     print(f"OCI registry:       {registry_host} (user {creds['registry_username']})", file=sys.stderr)
+    from notation_devstack.stack.azure import maybe_az_login
+
+    maybe_az_login(state)
     print(f"Ready. Run: source {state / 'env'}", file=sys.stderr)
     return 0
 
@@ -288,6 +308,10 @@ def _env(state: Path, info: dict[str, Any], creds: dict[str, str]) -> dict[str, 
     env["DEVSTACK_KEYVAULT_DNS_SUFFIX"] = f".localhost:{port}"  # az cloud register --suffix-keyvault-dns
     env["DEVSTACK_VAULT_NAMED_URL"] = f"https://{info['vault']['name'].lower()}.localhost:{port}"
     env.update(credential_env(state, info))
+    if info.get("cloud"):
+        from notation_devstack.stack.azure import cloud_env
+
+        env.update(cloud_env(info))
     return env
 
 

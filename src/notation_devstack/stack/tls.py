@@ -7,6 +7,10 @@ import ipaddress
 import os
 from pathlib import Path
 
+# The Azure control plane's names (login.devstack.localhost, ...): MSAL drops the port from the authority for
+# some calls, so the loopback proxy maps these names' port 443 to the control plane (see notation_devstack.cloud).
+CLOUD_NAMES = {"devstack.localhost", "*.devstack.localhost"}
+
 
 def ensure_tls(directory: Path) -> tuple[Path, Path, Path]:
     """Return (CA certificate, server certificate, server key), creating them once (reused while valid)."""
@@ -19,7 +23,12 @@ def ensure_tls(directory: Path) -> tuple[Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)
     if ca_path.exists() and cert_path.exists() and key_path.exists():
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        if cert.not_valid_after_utc > now + dt.timedelta(days=1):
+        try:
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            covered = set(names.get_values_for_type(x509.DNSName)) >= CLOUD_NAMES
+        except x509.ExtensionNotFound:
+            covered = False
+        if covered and cert.not_valid_after_utc > now + dt.timedelta(days=1):
             return ca_path, cert_path, key_path
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -47,7 +56,8 @@ def ensure_tls(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=90))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), *(x509.DNSName(n) for n in sorted(CLOUD_NAMES)),
+                                         x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
