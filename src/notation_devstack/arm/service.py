@@ -8,6 +8,7 @@ Responses follow the shapes the azure-mgmt SDKs deserialize; PUTs answer 200 wit
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import urllib.parse
@@ -15,9 +16,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from notation_devstack.arm import roles
 from notation_devstack.arm.store import ArmStore
-from notation_devstack.arm.vaults import AdminApiVaults
+from notation_devstack.arm.vaults import RegistryVaults
 from notation_devstack.cloud.http import HttpError, Request, Response
 from notation_devstack.vault.tokens import InvalidToken, TokenIssuer
 
@@ -31,7 +31,7 @@ class ArmConfig:
     subscription_id: str
     audience: str
     resource_group: str
-    vault_uri_template: str  # "https://{name}.vault.localhost:<port>/"
+    vault_uri_template: str  # "https://{name}.localhost:<port>/"
     registry_name: str
     registry_login_server: str
     registry_username: str
@@ -54,7 +54,7 @@ def _filter_value(text: str, field: str) -> str | None:
 
 
 class Arm:
-    def __init__(self, config: ArmConfig, store: ArmStore, issuer: TokenIssuer, vaults: AdminApiVaults) -> None:
+    def __init__(self, config: ArmConfig, store: ArmStore, issuer: TokenIssuer, vaults: RegistryVaults) -> None:
         self.config = config
         self.store = store
         self.issuer = issuer
@@ -103,111 +103,88 @@ class Arm:
 
     # --- vaults -------------------------------------------------------------------------------------------------
 
-    def _vault_view(self, name: str) -> dict[str, Any]:
-        meta = self.store.doc["vaults"][name.lower()]
-        state = self.vaults.get(meta["name"])
-        return {
-            "id": f"{self.sub_id}/resourceGroups/{meta['resourceGroup']}/providers/Microsoft.KeyVault/vaults/"
-                  f"{meta['name']}",
-            "name": meta["name"], "type": "Microsoft.KeyVault/vaults", "location": meta.get("location", LOCATION),
-            "tags": meta.get("tags") or {},
-            "systemData": {"createdAt": meta.get("created", _now())},
-            "properties": {
-                "tenantId": state.get("tenantId", self.config.tenant_id),
-                "sku": {"family": "A", "name": meta.get("sku", "standard")},
-                "accessPolicies": [
-                    {"tenantId": p.get("tenantId"), "objectId": p.get("objectId"),
-                     **({"applicationId": p["applicationId"]} if p.get("applicationId") else {}),
-                     "permissions": {k: list(p.get("permissions", {}).get(k, [])) for k in
-                                     ("keys", "secrets", "certificates", "storage")}}
-                    for p in state.get("accessPolicies", [])
-                ],
-                "vaultUri": self.config.vault_uri_template.format(name=meta["name"]),
-                "enabledForDeployment": False, "enabledForDiskEncryption": False,
-                "enabledForTemplateDeployment": False,
-                "enableSoftDelete": True, "softDeleteRetentionInDays": 90,
-                "enableRbacAuthorization": bool(state.get("enableRbacAuthorization", False)),
-                "provisioningState": "Succeeded", "publicNetworkAccess": "Enabled",
-            },
-        }
+    def _vault_view(self, props: dict[str, Any]) -> dict[str, Any]:
+        return self.vaults.view(props, self.config.vault_uri_template.format(name=props["name"].lower()))
 
     def _find_vault(self, name: str, group: str | None) -> dict[str, Any]:
-        meta: dict[str, Any] | None = self.store.doc["vaults"].get(name.lower())
-        if meta is None or (group is not None and meta["resourceGroup"].lower() != group.lower()):
+        props = self.vaults.registry.get_vault(name)
+        if props is None or (group is not None and str(props.get("resourceGroup", "")).lower() != group.lower()):
             raise _not_found("Microsoft.KeyVault/vaults", name, group)
-        return meta
+        return props
 
-    def register_vault(self, name: str, group: str | None = None) -> None:
-        """Make an emulator vault visible in ARM (the default vault at start-up)."""
-        with self.store.lock:
-            if name.lower() not in self.store.doc["vaults"]:
-                self.store.doc["vaults"][name.lower()] = {"name": name, "resourceGroup": group or
-                                                          self.config.resource_group, "created": _now()}
-                self.store.save()
+    def ensure_vault(self, name: str) -> None:
+        """The devstack's vault exists in ARM from the start (the tutorial's "create or use a Key Vault")."""
+        from notation_devstack.vault.errors import VaultError
+
+        if self.vaults.registry.get_vault(name) is None:
+            with contextlib.suppress(VaultError):
+                self.vaults.registry.create_vault(name, subscription_id=self.config.subscription_id,
+                                                  resource_group=self.config.resource_group)
 
     def _vault(self, request: Request, group: str, name: str, rest: list[str]) -> Response:
-        if rest and rest[0].lower() == "accesspolicies" and len(rest) == 2 and request.method == "PUT":
-            self._find_vault(name, group)
-            entries = (request.json().get("properties") or {}).get("accessPolicies") or []
-            try:
-                self.vaults.change_policies(name, rest[1].lower(), entries)
-            except Exception as exc:
-                raise HttpError(400, "BadRequest", str(exc).split(") ", 1)[-1]) from exc
-            view = self._vault_view(name)
-            return Response(200, {"id": view["id"] + f"/accessPolicies/{rest[1]}", "type":
-                                  "Microsoft.KeyVault/vaults/accessPolicies",
-                                  "properties": {"accessPolicies": view["properties"]["accessPolicies"]}})
-        if rest:
-            raise HttpError(404, "NotFound", f"notation-devstack ARM does not serve vault child {'/'.join(rest)}")
-        if request.method == "GET":
-            self._find_vault(name, group)
-            return Response(200, self._vault_view(name))
-        if request.method in ("PUT", "PATCH"):
-            self._group(group)
-            doc = request.json()
-            props = doc.get("properties") or {}
-            with self.store.lock:
-                meta = self.store.doc["vaults"].get(name.lower())
-                if meta is not None and meta["resourceGroup"].lower() != group.lower():
+        from notation_devstack.vault.errors import VaultError
+
+        registry = self.vaults.registry
+        try:
+            if rest and rest[0].lower() == "accesspolicies" and len(rest) == 2 and request.method == "PUT":
+                self._find_vault(name, group)
+                entries = (request.json().get("properties") or {}).get("accessPolicies") or []
+                props = registry.change_access_policies(name, rest[1].lower(), list(entries))
+                return Response(200, {"id": f"{props['id']}/accessPolicies/{rest[1]}",
+                                      "type": "Microsoft.KeyVault/vaults/accessPolicies",
+                                      "properties": {"accessPolicies": self._vault_view(props)["properties"]
+                                                     ["accessPolicies"]}})
+            if rest:
+                raise HttpError(404, "NotFound", f"notation-devstack ARM does not serve vault child {'/'.join(rest)}")
+            if request.method == "GET":
+                return Response(200, self._vault_view(self._find_vault(name, group)))
+            if request.method in ("PUT", "PATCH"):
+                self._group(group)
+                doc = request.json()
+                props_in = doc.get("properties") or {}
+                existing = registry.get_vault(name)
+                if existing is not None and str(existing.get("resourceGroup", "")).lower() != group.lower():
                     raise HttpError(409, "VaultAlreadyExists", f"The vault name '{name}' is already in use.")
-                created = meta is None
-                if meta is None:
-                    meta = {"name": name, "resourceGroup": self._group(group)["name"], "created": _now()}
-                    self.store.doc["vaults"][name.lower()] = meta
-                if "location" in doc:
-                    meta["location"] = doc["location"]
-                if "tags" in doc:
-                    meta["tags"] = doc.get("tags") or {}
-                if isinstance(props.get("sku"), dict):
-                    meta["sku"] = props["sku"].get("name", "standard")
-                self.store.save()
-            current = self.vaults.get(name)
-            if "accessPolicies" in props and request.method == "PUT":
-                try:
-                    self.vaults.set_policies(name, list(props.get("accessPolicies") or []))
-                except Exception as exc:
-                    raise HttpError(400, "BadRequest", str(exc).split(") ", 1)[-1]) from exc
-            if "enableRbacAuthorization" in props and props["enableRbacAuthorization"] is not None:
-                wanted = bool(props["enableRbacAuthorization"])
-                if wanted != bool(current.get("enableRbacAuthorization")):
-                    setter = getattr(self.vaults, "set_rbac", None)
-                    if setter is None:
-                        raise HttpError(400, "NotSupported", "the Key Vault emulator cannot switch the "
-                                                             "permission model yet")
-                    setter(name, wanted)
-            return Response(201 if created else 200, self._vault_view(name))
-        if request.method == "DELETE":
-            with self.store.lock:
-                if self.store.doc["vaults"].pop(name.lower(), None) is None:
+                policies = props_in.get("accessPolicies")
+                if existing is None:
+                    if request.method == "PATCH":
+                        raise _not_found("Microsoft.KeyVault/vaults", name, group)
+                    sku: dict[str, Any] = props_in["sku"] if isinstance(props_in.get("sku"), dict) else {}
+                    props = registry.create_vault(
+                        name, tenant_id=props_in.get("tenantId"), subscription_id=self.config.subscription_id,
+                        resource_group=self._group(group)["name"], location=doc.get("location") or LOCATION,
+                        enable_rbac_authorization=bool(props_in.get("enableRbacAuthorization")),
+                        enable_soft_delete=props_in.get("enableSoftDelete") is not False,
+                        soft_delete_retention_days=int(props_in.get("softDeleteRetentionInDays") or 90),
+                        enable_purge_protection=props_in.get("enablePurgeProtection"),
+                        access_policies=list(policies) if policies is not None else [],
+                        sku=str(sku.get("name") or "standard"), tags=doc.get("tags"),
+                    )
+                    return Response(200, self._vault_view(props))
+                changes: dict[str, Any] = {
+                    "enable_rbac_authorization": props_in.get("enableRbacAuthorization"),
+                    "enable_purge_protection": props_in.get("enablePurgeProtection"),
+                    "tags": doc.get("tags"),
+                    "access_policies": (list(policies) if policies is not None and request.method == "PUT"
+                                        else None),
+                }
+                props = registry.update_vault(name, **changes)
+                if policies is not None and request.method == "PATCH":
+                    props = registry.change_access_policies(name, "replace", list(policies))
+                return Response(200, self._vault_view(props))
+            if request.method == "DELETE":
+                if registry.get_vault(name) is None:
                     return Response(204)
-                self.store.save()
-            return Response(200)
+                self._find_vault(name, group)
+                registry.delete_vault(name)
+                return Response(200)
+        except VaultError as exc:
+            raise HttpError(400, "BadRequest", str(exc)) from exc
         raise HttpError(405, "MethodNotAllowed", f"{request.method} is not allowed on a vault")
 
     def _vault_list(self, group: str | None) -> list[dict[str, Any]]:
-        metas = [m for m in self.store.doc["vaults"].values()
-                 if group is None or m["resourceGroup"].lower() == group.lower()]
-        return [self._vault_view(m["name"]) for m in metas]
+        return [self._vault_view(p) for p in self.vaults.registry.list_vaults()
+                if group is None or str(p.get("resourceGroup", "")).lower() == group.lower()]
 
     # --- registries ---------------------------------------------------------------------------------------------
 
@@ -235,85 +212,63 @@ class Arm:
 
     # --- authorization ------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _assignment_view(item: dict[str, Any]) -> dict[str, Any]:
+        keys = ("roleDefinitionId", "principalId", "principalType", "scope", "description", "condition",
+                "conditionVersion", "createdOn", "updatedOn", "createdBy", "updatedBy")
+        return {"id": item["id"], "name": item["name"], "type": "Microsoft.Authorization/roleAssignments",
+                "properties": {k: item.get(k) for k in keys}}
+
     def _authorization(self, request: Request, scope: str, rest: list[str]) -> Response:
-        kind = rest[0].lower()
-        if kind == "roledefinitions":
-            if len(rest) == 1 and request.method == "GET":
+        from notation_devstack.vault import rbac
+        from notation_devstack.vault.errors import VaultError
+
+        kind = rest[0].lower() if rest else ""
+        sub = self.config.subscription_id
+        if kind == "roledefinitions" and request.method == "GET":
+            if len(rest) == 1:
                 wanted = _filter_value(request.query.get("$filter", ""), "roleName")
-                names = [n for n in roles.BUILTIN_ROLES if wanted is None or n.lower() == wanted.lower()]
-                return Response(200, {"value": [roles.definition(scope, n) for n in names]})
-            if len(rest) == 2 and request.method == "GET":
-                name = roles.BY_ID.get(rest[1].lower())
-                if name is None:
-                    raise HttpError(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
-                                                                       f"'{rest[1]}' does not exist.")
-                return Response(200, roles.definition(scope, name))
-        if kind == "roleassignments":
-            assignments: dict[str, Any] = self.store.doc["roleAssignments"]
-            if len(rest) == 1 and request.method == "GET":
-                principal = _filter_value(request.query.get("$filter", ""), "principalId")
-                at_scope = "atScope()" in request.query.get("$filter", "")
-                out = [a for a in assignments.values()
-                       if (principal is None or a["properties"]["principalId"].lower() == principal.lower())
-                       and (a["properties"]["scope"].lower().startswith(scope.lower()) if not at_scope else
-                            scope.lower().startswith(a["properties"]["scope"].lower()))]
-                return Response(200, {"value": out})
+                found = [r for r in rbac.BUILTIN_ROLES if wanted is None or r.role_name.lower() == wanted.lower()]
+                return Response(200, {"value": [_definition(r.arm_view(sub), scope) for r in found]})
             if len(rest) == 2:
-                key = rest[1].lower()
+                try:
+                    return Response(200, _definition(rbac.find_role(rest[1]).arm_view(sub), scope))
+                except ValueError as exc:
+                    raise HttpError(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
+                                                                       f"'{rest[1]}' does not exist.") from exc
+        if kind == "roleassignments":
+            assignments = self.vaults.registry.role_assignments
+            flt = request.query.get("$filter", "")
+            if len(rest) == 1 and request.method == "GET":
+                principal = _filter_value(flt, "principalId") or _filter_value(flt, r"assignedTo\(")
+                at_scope = "atscope()" in flt.lower()
+                items = assignments.list(scope=scope or "/", assignee=principal, include_inherited=True,
+                                         include_children=not at_scope)
+                return Response(200, {"value": [self._assignment_view(i) for i in items]})
+            if len(rest) == 2:
+                name = rest[1]
                 if request.method == "GET":
-                    if key not in assignments:
-                        raise HttpError(404, "RoleAssignmentNotFound", f"The role assignment '{rest[1]}' is not found.")
-                    return Response(200, assignments[key])
+                    item = assignments.get(name)
+                    if item is None:
+                        raise HttpError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+                    return Response(200, self._assignment_view(item))
                 if request.method == "PUT":
                     props = request.json().get("properties") or {}
-                    role_id = str(props.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
-                    if role_id not in roles.BY_ID:
-                        raise HttpError(400, "RoleDefinitionDoesNotExist",
-                                        f"The specified role definition with ID '{role_id}' does not exist.")
-                    for existing in assignments.values():
-                        p = existing["properties"]
-                        if (p["principalId"].lower() == str(props.get("principalId", "")).lower()
-                                and p["roleDefinitionId"].rsplit("/", 1)[-1].lower() == role_id
-                                and p["scope"].lower() == scope.lower()):
-                            raise HttpError(409, "RoleAssignmentExists", "The role assignment already exists.")
-                    doc = {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{rest[1]}",
-                           "name": rest[1], "type": "Microsoft.Authorization/roleAssignments",
-                           "properties": {"roleDefinitionId": f"{self.sub_id}/providers/Microsoft.Authorization/"
-                                                              f"roleDefinitions/{role_id}",
-                                          "principalId": props.get("principalId"),
-                                          "principalType": props.get("principalType") or "User",
-                                          "scope": scope, "createdOn": _now(), "updatedOn": _now()}}
-                    with self.store.lock:
-                        assignments[key] = doc
-                        self.store.save()
-                    self._rbac_changed()
-                    return Response(201, doc)
+                    try:
+                        item = assignments.create(scope or "/", str(props.get("roleDefinitionId") or ""),
+                                                  str(props.get("principalId") or ""),
+                                                  principal_type=str(props.get("principalType") or "User"),
+                                                  name=name, description=props.get("description"),
+                                                  subscription_id=sub)
+                    except ValueError as exc:
+                        raise HttpError(400, "RoleDefinitionDoesNotExist", str(exc)) from exc
+                    except VaultError as exc:
+                        raise HttpError(409, "RoleAssignmentExists", "The role assignment already exists.") from exc
+                    return Response(201, self._assignment_view(item))
                 if request.method == "DELETE":
-                    with self.store.lock:
-                        doc = assignments.pop(key, None)
-                        self.store.save()
-                    if doc is None:
-                        return Response(204)
-                    self._rbac_changed()
-                    return Response(200, doc)
+                    gone = assignments.delete(name)
+                    return Response(200, self._assignment_view(gone[0])) if gone else Response(204)
         raise HttpError(404, "NotFound", f"notation-devstack ARM does not serve {request.method} {request.path}")
-
-    def _rbac_changed(self) -> None:
-        """Hand the vault-scoped data-plane assignments to the emulator (when it can take them)."""
-        hook = getattr(self.vaults, "set_role_assignments", None)
-        if hook is None:
-            return
-        for meta in self.store.doc["vaults"].values():
-            vault_scope = (f"{self.sub_id}/resourceGroups/{meta['resourceGroup']}/providers/"
-                           f"Microsoft.KeyVault/vaults/{meta['name']}").lower()
-            applying = []
-            for a in self.store.doc["roleAssignments"].values():
-                p = a["properties"]
-                if vault_scope.startswith(p["scope"].lower().rstrip("/")):
-                    name = roles.BY_ID.get(p["roleDefinitionId"].rsplit("/", 1)[-1].lower(), "")
-                    applying.append({"principalId": p["principalId"], "roleName": name,
-                                     "dataActions": roles.BUILTIN_ROLES[name][2] if name else []})
-            hook(meta["name"], applying)
 
     # --- routing ------------------------------------------------------------------------------------------------
 
@@ -396,10 +351,9 @@ class Arm:
             self._group(name)
             if name.lower() == self.config.resource_group.lower():
                 raise HttpError(409, "ScopeLocked", "notation-devstack keeps its own resource group.")
+            for props in self._vault_list(name):
+                self.vaults.registry.delete_vault(props["name"])
             with self.store.lock:
-                for key, meta in list(self.store.doc["vaults"].items()):
-                    if meta["resourceGroup"].lower() == name.lower():
-                        del self.store.doc["vaults"][key]
                 del groups[name.lower()]
                 self.store.save()
             return Response(200)
@@ -423,7 +377,7 @@ class Arm:
             return self._vault(request, group, rest[1], rest[2:])
         if ns == "microsoft.keyvault" and kind == "checknameavailability" and request.method == "POST":
             name = str(request.json().get("name", ""))
-            taken = name.lower() in self.store.doc["vaults"]
+            taken = self.vaults.registry.get_vault(name) is not None
             return Response(200, {"nameAvailable": not taken, **({"reason": "AlreadyExists", "message":
                                   f"The vault name '{name}' is already in use."} if taken else {})})
         if ns == "microsoft.containerregistry" and kind == "registries":
@@ -438,6 +392,14 @@ class Arm:
             return self._registry(request, group, rest[1], rest[2:])
         raise HttpError(400, "NoRegisteredProviderFound", f"No registered resource provider found for location "
                                                           f"'{LOCATION}' and namespace '{namespace}'.")
+
+
+def _definition(view: dict[str, Any], scope: str) -> dict[str, Any]:
+    """rbac's flat view in ARM's shape (``properties`` holds the role), its id under the asked scope."""
+    props = {k: view[k] for k in ("roleName", "description", "assignableScopes", "permissions")}
+    props["type"] = view.get("roleType", "BuiltInRole")
+    rid = f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{view['name']}" if scope else view["id"]
+    return {"id": rid, "name": view["name"], "type": view["type"], "properties": props}
 
 
 def new_run_id(count: int) -> str:

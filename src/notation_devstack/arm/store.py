@@ -1,6 +1,6 @@
-"""ARM's own state (resource groups, registries, role assignments, runs, uploaded build sources) in one JSON file.
+"""ARM's own state (resource groups, ACR Tasks runs, uploaded build sources) in one JSON file.
 
-Vault contents and access policies live in the Key Vault emulator; ARM keeps only what the emulator does not own.
+Vaults, access policies and role assignments live in the Key Vault emulator; ARM keeps only what it does not own.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class ArmStore:
         self.path = self.root / "arm.json"
         self.lock = threading.RLock()
         self.doc: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
-        for key in ("resourceGroups", "vaults", "roleAssignments", "runs"):
+        for key in ("resourceGroups", "runs"):
             self.doc.setdefault(key, {})
 
     def save(self) -> None:

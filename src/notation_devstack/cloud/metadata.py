@@ -1,8 +1,8 @@
 """``/metadata/endpoints``: the cloud description ``az cloud register --endpoint-resource-manager`` reads.
 
 Every endpoint is this server under a ``*.devstack.localhost`` name (login, management, graph),
-except the Key Vault DNS suffix: ``vault.localhost:<vault port>``, so
-``--vault-name V`` becomes ``https://V.vault.localhost:<port>``, the emulator's name for vault V (KVE-02).
+except the Key Vault DNS suffix: ``localhost:<vault port>``, so
+``--vault-name V`` becomes ``https://V.localhost:<port>``, the emulator's name for vault V (KVE-02).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def endpoints(base: str, vault_port: int, tenant_id: str) -> dict[str, Any]:
         "vmImageAliasDoc": root + "vmimagealiases.json",
         "activeDirectoryDataLake": "https://datalake.devstack.localhost/",
         "suffixes": {
-            "keyVaultDns": f"vault.localhost:{vault_port}",
+            "keyVaultDns": f"localhost:{vault_port}",
             "mhsmDns": f"managedhsm.localhost:{vault_port}",
             "acrLoginServer": "localhost",
             "storage": "devstack.localhost",

@@ -13,15 +13,10 @@ import json
 import signal
 import sys
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
 CLOUD_DOMAIN = "devstack.localhost"
-
-
-def subscription_for(tenant_id: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"notation-devstack:subscription:{tenant_id}"))
 
 
 def register(sub: Any) -> None:
@@ -44,10 +39,11 @@ def register(sub: Any) -> None:
 def build_routes(state: Path, vault_state: Path, config: dict[str, Any], base_port_holder: list[int]) -> list[Any]:
     from notation_devstack.arm.service import Arm, ArmConfig
     from notation_devstack.arm.store import ArmStore
-    from notation_devstack.arm.vaults import AdminApiVaults
+    from notation_devstack.arm.vaults import RegistryVaults
     from notation_devstack.cloud.metadata import ARM_AUDIENCE, Metadata
     from notation_devstack.entra.authority import Authority, Directory, User
     from notation_devstack.graph.service import Graph
+    from notation_devstack.vault.registry import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION
     from notation_devstack.vault.store import read_json
     from notation_devstack.vault.tokens import TokenIssuer
 
@@ -61,15 +57,15 @@ def build_routes(state: Path, vault_state: Path, config: dict[str, Any], base_po
     reg = config["registry"]
     vault_port = int(config["vault_port"])
     arm_config = ArmConfig(
-        tenant_id=tenant, subscription_id=config.get("subscription_id") or subscription_for(tenant),
-        audience=ARM_AUDIENCE, resource_group=config.get("resource_group", "notation-devstack"),
-        vault_uri_template=f"https://{{name}}.vault.localhost:{vault_port}/",
+        tenant_id=tenant, subscription_id=DEFAULT_SUBSCRIPTION,
+        audience=ARM_AUDIENCE, resource_group=DEFAULT_RESOURCE_GROUP,
+        vault_uri_template=f"https://{{name}}.localhost:{vault_port}/",
         registry_name=reg["name"], registry_login_server=reg["host"], registry_username=reg["username"],
         registry_password=reg["password"],
     )
-    arm = Arm(arm_config, ArmStore(state / "arm"), issuer, AdminApiVaults(vault_state))
+    arm = Arm(arm_config, ArmStore(state / "arm"), issuer, RegistryVaults(vault_state))
     for name in config.get("vaults", []):
-        arm.register_vault(name)
+        arm.ensure_vault(name)
 
     graph = Graph(directory, issuer, "")
     authority = Authority(directory, issuer, identity / "signing-key.pem")

@@ -51,12 +51,12 @@ class CloudArgs:
                 str(self.state / "vault"), "--tls-cert", str(cert), "--tls-key", str(key), "--config", str(path)]
 
     def info(self, pid: int, _line: str, _log: Path, acr_name: str) -> dict[str, Any]:
-        from notation_devstack.cloud.server import subscription_for
+        from notation_devstack.vault.registry import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION
 
         server = json.loads((self.state / "cloud" / "server.json").read_text())
         return {"pid": pid, "url": server["url"], "proxy": server["proxy"], "acr_name": acr_name,
                 "config": str(self.state / "cloud" / "config.json"), "az_config_dir": str(self.state / "az"),
-                "subscription_id": subscription_for(self.tenant_id), "resource_group": "notation-devstack",
+                "subscription_id": DEFAULT_SUBSCRIPTION, "resource_group": DEFAULT_RESOURCE_GROUP,
                 "tenant_id": self.tenant_id}
 
 
