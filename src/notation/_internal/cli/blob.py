@@ -23,28 +23,28 @@ Note: a signing key must be specified. This can be done temporarily by specifyin
 Example - Sign a blob artifact using the default signing key, with the default JWS envelope, and store the signature at current directory:
   notation blob sign <blob_path>
 
-Example - Sign a blob artifact by generating the signature in a particular directory:
+Example - Sign a blob artifact by generating the signature in a particular directory:\x20
   notation blob sign --signature-directory <signature_directory_path> <blob_path>
 
 Example - Sign a blob artifact and skip user confirmations when overwriting existing signature:
-  notation blob sign --force <blob_path>
+  notation blob sign --force <blob_path>\x20
 
 Example - Sign a blob artifact using the default signing key, with the COSE envelope:
   notation blob sign --signature-format cose <blob_path>
 
-Example - Sign a blob artifact with a specified plugin and signing key stored in KMS:
+Example - Sign a blob artifact with a specified plugin and signing key stored in KMS:\x20
   notation blob sign --plugin <plugin_name> --id <remote_key_id> <blob_path>
 
-Example - Sign a blob artifact and add a user metadata to payload:
+Example - Sign a blob artifact and add a user metadata to payload:\x20
   notation blob sign --user-metadata <metadata> <blob_path>
 
-Example - Sign a blob artifact using a specified media type:
+Example - Sign a blob artifact using a specified media type:\x20
   notation blob sign --media-type <media type> <blob_path>
 
-Example - Sign a blob artifact using a specified key:
+Example - Sign a blob artifact using a specified key:\x20
   notation blob sign --key <key_name> <blob_path>
 
-Example - Sign a blob artifact and specify the signature expiry duration, for example 24 hours:
+Example - Sign a blob artifact and specify the signature expiry duration, for example 24 hours:\x20
   notation blob sign --expiry 24h <blob_path>
 
 Example - Sign a blob artifact with timestamping:
@@ -63,7 +63,7 @@ Example - Verify the signature on a blob artifact with user metadata:
 
 Example - Verify the signature on a blob artifact with media type:
   notation blob verify --media-type <media_type> --signature <signature_path> <blob_path>
-
+\x20
 Example - Verify the signature on a blob artifact using a policy statement name:
   notation blob verify --policy-name <policy_name> --signature <signature_path> <blob_path>
 """
