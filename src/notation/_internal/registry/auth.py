@@ -22,7 +22,7 @@ from notation._internal.registry.transport import Transport, read_bounded, relea
 from notation.errors import AuthenticationError, NotationError
 
 if TYPE_CHECKING:
-    import requests
+    from notation._internal.registry.httpclient import Response
 
 CLIENT_ID = "notation"
 MAX_TOKEN_RESPONSE = 1024 * 1024
@@ -135,7 +135,7 @@ class Authenticator:
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
         allow_redirects: bool = True,
-    ) -> requests.Response:
+    ) -> Response:
         """Send, authenticating up front when the host's scheme is known, and once more after a 401 challenge.
 
         A final 401 is returned as is; the caller turns it into its error.

@@ -21,9 +21,8 @@ from notation._internal.registry.transport import (
 from notation.errors import AuthenticationError, NotationError, NotFoundError, RegistryError
 
 if TYPE_CHECKING:
-    import requests
-
     from notation._internal.oci.reference import Reference
+    from notation._internal.registry.httpclient import Response, Session
     from notation._internal.registry.repository import RegistryRepository
 
 
@@ -45,7 +44,7 @@ class RegistryClient:
         password: str | None = None,
         insecure: bool = False,
         config_dir: Path | None = None,
-        session: requests.Session | None = None,
+        session: Session | None = None,
         options: TransportOptions | None = None,
         credential_store: CredentialStore | None = None,
         insecure_registries: tuple[str, ...] = (),
@@ -120,7 +119,7 @@ class RegistryClient:
         scopes: list[str],
         headers: dict[str, str] | None = None,
         data: bytes | None = None,
-    ) -> requests.Response:
+    ) -> Response:
         url = path_or_url if "://" in path_or_url else self.base_url(registry) + path_or_url
         return self.auth.send(method, url, registry=registry, scopes=scopes, headers=headers, data=data)
 
@@ -160,7 +159,7 @@ def _error_details(body: bytes, status: int) -> tuple[str, list[str]]:
         return "unknown status", codes
 
 
-def response_error(response: requests.Response, method: str) -> NotationError:
+def response_error(response: Response, method: str) -> NotationError:
     """A typed error for an unexpected response: ``<METHOD> "<url>": response status code <n>: <errors>``."""
     status = response.status_code
     url = _safe_url(response.url)
@@ -177,7 +176,7 @@ def response_error(response: requests.Response, method: str) -> NotationError:
     return RegistryError(message)
 
 
-def error_codes(response: requests.Response) -> list[str]:
+def error_codes(response: Response) -> list[str]:
     """The distribution error codes of a response (reads and closes it)."""
     try:
         body = read_bounded(response, MAX_ERROR_BODY, what="error response", deadline=10.0)

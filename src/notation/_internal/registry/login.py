@@ -16,8 +16,7 @@ from notation._internal.registry.credentials import (
 from notation.errors import ConfigError, NotationError, RegistryError
 
 if TYPE_CHECKING:
-    import requests
-
+    from notation._internal.registry.httpclient import Session
     from notation._internal.registry.transport import TransportOptions
 
 STORE_NOT_SET_UP_WARNING = (
@@ -41,7 +40,7 @@ def login(
     *,
     insecure: bool = False,
     config_dir: Path | None = None,
-    session: requests.Session | None = None,
+    session: Session | None = None,
     options: TransportOptions | None = None,
     store: CredentialStore | None = None,
 ) -> LoginResult:

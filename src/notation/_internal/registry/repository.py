@@ -25,7 +25,7 @@ from notation._internal.registry.transport import read_bounded, release
 from notation.errors import NotFoundError, RegistryError, StoreError
 
 if TYPE_CHECKING:
-    import requests
+    from notation._internal.registry.httpclient import Response, Session
 
 MANIFEST_ACCEPT = ", ".join(mediatypes.MANIFEST_MEDIA_TYPES)
 REFERRERS_PAGE_LIMIT = mediatypes.MAX_MANIFEST_SIZE
@@ -40,7 +40,7 @@ def referrers_tag(digest: str) -> str:
     return digest.replace(":", "-", 1)
 
 
-def _media_type(response: requests.Response) -> str:
+def _media_type(response: Response) -> str:
     return response.headers.get("Content-Type", "").split(";", 1)[0].strip()
 
 
@@ -56,7 +56,7 @@ class RegistryRepository:
         insecure: bool = False,
         force_referrers_tag: bool = True,
         config_dir: Path | None = None,
-        session: requests.Session | None = None,
+        session: Session | None = None,
         client: RegistryClient | None = None,
     ) -> None:
         self.reference = reference
@@ -96,12 +96,12 @@ class RegistryRepository:
         actions: tuple[str, ...] = ("pull",),
         headers: dict[str, str] | None = None,
         data: bytes | None = None,
-    ) -> requests.Response:
+    ) -> Response:
         return self.client.send(
             method, self._registry, path_or_url, scopes=self._scopes(*actions), headers=headers, data=data
         )
 
-    def _read(self, response: requests.Response, cap: int, *, what: str, too_large: str) -> bytes:
+    def _read(self, response: Response, cap: int, *, what: str, too_large: str) -> bytes:
         deadline = self.client.transport.options.body_deadline
         return read_bounded(response, cap, what=what, deadline=deadline, too_large=too_large)
 
@@ -144,7 +144,7 @@ class RegistryRepository:
         return desc
 
     @staticmethod
-    def _descriptor_from_head(response: requests.Response, digest: str | None) -> Descriptor | None:
+    def _descriptor_from_head(response: Response, digest: str | None) -> Descriptor | None:
         media_type = _media_type(response)
         header_digest = response.headers.get("Docker-Content-Digest", "")
         length = response.headers.get("Content-Length", "")
@@ -378,7 +378,7 @@ class RegistryRepository:
 
     def push_manifest(
         self, reference: str, media_type: str, data: bytes, *, extra_headers: dict[str, str] | None = None
-    ) -> requests.Response:
+    ) -> Response:
         """PUT a manifest by digest or tag; returns the (closed) response for its headers."""
         headers = {"Content-Type": media_type, **(extra_headers or {})}
         response = self._send(

@@ -1,27 +1,29 @@
 """The one place that talks HTTP to registries and token servers (CLI-32, CLI-33).
 
-A thin layer over a ``requests.Session``: a fixed User-Agent, connect/read timeouts, retries with back-off on
-429/5xx for idempotent requests, TLS with the system trust roots plus ``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE``, and
-bounded body reads (a cap that is checked against ``Content-Length`` before reading and against every chunk while
-reading, plus a wall-clock deadline so a slow drip cannot hold a command forever). Everything above this module
-works on ``Response`` objects whose bodies have not been read yet; they read them through :func:`read_bounded`.
+A thin layer over :mod:`httpclient`'s lean keep-alive ``Session`` (not requests: see there why): a fixed User-Agent,
+connect/read timeouts, retries with back-off on 429/5xx for idempotent requests, TLS (built only for ``https``) with
+the system trust roots plus ``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE``, proxies from the environment read once per
+session, and bounded body reads (a cap that is checked against ``Content-Length`` before reading and against every
+chunk while reading, plus a wall-clock deadline so a slow drip cannot hold a command forever). Everything above this
+module works on ``Response`` objects whose bodies have not been read yet; they read them through :func:`read_bounded`.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from notation._internal import log
 from notation._internal.neterr import go_error
 from notation.errors import RegistryError, StoreError
 
 if TYPE_CHECKING:
-    import requests
+    import ssl
+
+    from notation._internal.registry.httpclient import Response, Session
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -31,12 +33,9 @@ _CHUNK = 64 * 1024
 
 def user_agent() -> str:
     """``notation-py/<version>`` (CLI-33: we name ourselves rather than pretend to be the Go binary)."""
-    try:
-        from importlib.metadata import version
+    from notation import __version__
 
-        return f"notation-py/{version('notation-py')}"
-    except Exception:
-        return "notation-py/unknown"
+    return f"notation-py/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -55,23 +54,29 @@ class TransportOptions:
 _CONTEXTS: dict[tuple[str, ...], ssl.SSLContext] = {}
 
 
-def _ssl_context() -> ssl.SSLContext:
+_CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _ca_environment() -> tuple[str, ...]:
+    return tuple(os.environ.get(v, "") for v in _CA_VARS)
+
+
+def _ssl_context(key: tuple[str, ...] | None = None) -> ssl.SSLContext:
     """System roots (OpenSSL default paths honour ``SSL_CERT_FILE``/``SSL_CERT_DIR``) plus the requests bundle.
 
     Loading a bundle costs ~40 ms, so one context is kept per distinct CA environment, and a file is loaded once
     even when several variables name it (CI images often point all of them at the system bundle).
     """
-    key = tuple(
-        os.environ.get(v, "") for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
-    )
+    key = key if key is not None else _ca_environment()
     cached = _CONTEXTS.get(key)
     if cached is not None:
         return cached
+    import ssl
+
     ctx = ssl.create_default_context()
     defaults = ssl.get_default_verify_paths()  # what create_default_context loaded (SSL_CERT_FILE/_DIR applied)
     loaded = {os.path.realpath(p) for p in (defaults.cafile, defaults.capath) if p}
-    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        path = os.environ.get(var)
+    for var, path in zip(_CA_VARS[:3], key[:3], strict=True):
         if not path or os.path.realpath(path) in loaded:
             continue
         loaded.add(os.path.realpath(path))
@@ -86,30 +91,13 @@ def _ssl_context() -> ssl.SSLContext:
     return ctx
 
 
-def new_session() -> requests.Session:
-    """A session whose HTTPS connections verify against :func:`_ssl_context`; no ``.netrc``, no env auth."""
-    import requests
-    from requests.adapters import HTTPAdapter
+def new_session() -> Session:
+    """A keep-alive session; HTTPS connections verify against :func:`_ssl_context` (built on the first HTTPS
+    connection only: a plain-HTTP registry never pays for loading the CA bundle). No ``.netrc``, no env auth."""
+    from notation._internal.registry.httpclient import Session
 
-    ctx = _ssl_context()
-
-    class _Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["ssl_context"] = ctx
-            super().init_poolmanager(*args, **kwargs)
-
-        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-            # requests points every pool at certifi's bundle, and urllib3 then loads that file into the shared
-            # context on every new connection (~40 ms each, and certifi's roots on top of the system's). The
-            # context already holds the roots we mean to trust; verification stays on (CERT_REQUIRED).
-            super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
-            conn.ca_certs = None
-            conn.ca_cert_dir = None
-
-    session = requests.Session()
-    session.trust_env = False  # never pick up ~/.netrc credentials; proxies are applied per request below
-    session.mount("https://", _Adapter(max_retries=0))
-    session.mount("http://", HTTPAdapter(max_retries=0))
+    ca_environment = _ca_environment()  # the CA settings in force now, as requests read them at session creation
+    session = Session(ssl_context=lambda: _ssl_context(ca_environment))
     session.headers["User-Agent"] = user_agent()
     # Bodies are checked byte for byte against digests: no transparent decompression (and no gzip bombs).
     session.headers["Accept-Encoding"] = "identity"
@@ -117,9 +105,13 @@ def new_session() -> requests.Session:
 
 
 class Transport:
-    """HTTP with timeouts and retries; owns (or borrows) one ``requests.Session`` for connection reuse."""
+    """HTTP with timeouts and retries; owns (or borrows) one keep-alive ``Session`` for connection reuse.
 
-    def __init__(self, session: requests.Session | None = None, options: TransportOptions | None = None) -> None:
+    :meth:`request` is the one place every registry and token request passes: the hook point for request/response
+    logging (``on_request``, and debug logging guarded so that it costs nothing when disabled).
+    """
+
+    def __init__(self, session: Session | None = None, options: TransportOptions | None = None) -> None:
         self._owned = session is None
         self.session = session if session is not None else new_session()
         self.options = options or TransportOptions()
@@ -140,13 +132,12 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         data: bytes | Mapping[str, str] | None = None,
         allow_redirects: bool = True,
-    ) -> requests.Response:
+    ) -> Response:
         """Send one request (retrying idempotent ones on 429/5xx and connection errors); the body stays unread."""
-        import requests
+        from notation._internal.registry import httpclient
 
         opts = self.options
         attempts = 1 + (opts.retries if method in IDEMPOTENT_METHODS else 0)
-        proxies = requests.utils.get_environ_proxies(url)
         last_exc: Exception | None = None
         for attempt in range(attempts):
             if attempt:
@@ -161,29 +152,25 @@ class Transport:
                 response = self.session.request(
                     method,
                     url,
-                    headers=dict(headers or {}),
-                    data=data,
-                    stream=True,
+                    headers=headers,
+                    data=data if isinstance(data, bytes) or data is None else _form(data),
                     timeout=(opts.connect_timeout, opts.read_timeout),
                     allow_redirects=allow_redirects,
-                    proxies=proxies,
                 )
-            except requests.exceptions.SSLError as exc:  # Go's net/http wording (neterr), never a secret-bearing URL
+            except httpclient.TLSError as exc:  # Go's net/http wording (neterr), never a secret-bearing URL
                 log.http_error(rid, go_error(method, _safe_url(url), exc))
                 raise RegistryError(go_error(method, _safe_url(url), exc)) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                message = go_error(
-                    method, _safe_url(url), exc, reading=isinstance(exc, requests.exceptions.ReadTimeout)
-                )
+            except (httpclient.ConnectError, httpclient.ReadTimeout) as exc:
+                message = go_error(method, _safe_url(url), exc, reading=isinstance(exc, httpclient.ReadTimeout))
                 log.http_error(rid, message)
                 last_exc = exc
                 if attempt + 1 < attempts:
                     continue
                 raise RegistryError(message) from None
-            except requests.exceptions.RequestException as exc:
+            except httpclient.HTTPError as exc:
                 log.http_error(rid, go_error(method, _safe_url(url), exc))
                 raise RegistryError(go_error(method, _safe_url(url), exc)) from None
-            except ValueError as exc:  # requests parses the registry's Location when following a redirect
+            except ValueError as exc:  # an unparsable URL, e.g. the registry's Location when following a redirect
                 raise RegistryError(f"{method} {_safe_url(url)}: invalid redirect location: {exc}") from None
             log.http_response(rid, response.status_code, response.reason or "", response.headers)
             if self.on_request is not None:
@@ -203,6 +190,12 @@ class Transport:
         return float(min(delay, opts.max_retry_after))
 
 
+def _form(fields: Mapping[str, str]) -> bytes:
+    from urllib.parse import urlencode
+
+    return urlencode(dict(fields)).encode()
+
+
 class _RetryAfter(Exception):
     def __init__(self, header: str | None) -> None:
         super().__init__(header)
@@ -212,7 +205,7 @@ class _RetryAfter(Exception):
 
 
 def _reason(exc: BaseException) -> str:
-    """A one-line reason for a requests/urllib3 error, without the nested repr noise."""
+    """A one-line reason for a connection error, without the nested repr noise."""
     inner: BaseException = exc
     while inner.args and isinstance(inner.args[0], BaseException):
         inner = inner.args[0]
@@ -238,17 +231,16 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def release(response: requests.Response, *, limit: int = MAX_ERROR_BODY, deadline: float = 1.0) -> None:
+def release(response: Response, *, limit: int = MAX_ERROR_BODY, deadline: float = 1.0) -> None:
     """Be done with a response whose body nobody needs, keeping its connection for the next request.
 
-    Closing a response with unread bytes makes urllib3 drop the connection (the next request then pays a new TCP
+    Closing a response with unread bytes drops the connection (the next request then pays a new TCP
     and TLS handshake), and a HEAD answer or a 401 challenge counts as unread. So what is left of a small body is
     read and thrown away first: at most ``limit`` bytes within ``deadline`` seconds, else the connection is dropped.
     """
     try:
         if response.request is not None and response.request.method == "HEAD":
-            response.raw.read(1, decode_content=False)  # no body: lets http.client mark the response complete
-            return
+            return  # no body: the connection is already back in the pool
         length = response.headers.get("Content-Length", "").strip()
         if not length.isdigit() or int(length) > limit:
             return
@@ -266,14 +258,12 @@ def release(response: requests.Response, *, limit: int = MAX_ERROR_BODY, deadlin
 
 
 def read_bounded(
-    response: requests.Response, cap: int, *, what: str, deadline: float | None = None, too_large: str | None = None
+    response: Response, cap: int, *, what: str, deadline: float | None = None, too_large: str | None = None
 ) -> bytes:
     """Read the body of ``response``, never more than ``cap`` bytes, within ``deadline`` seconds; close it after.
 
     ``too_large`` is the error message when the cap is exceeded (default: ``<what> too large: exceeds <cap> bytes``).
     """
-    import requests
-
     try:
         length = response.headers.get("Content-Length")
         if length is not None and length.strip().isdigit() and int(length) > cap:
@@ -293,12 +283,7 @@ def read_bounded(
                 chunks.append(chunk)
                 if time.monotonic() > end:
                     raise StoreError(f"{what}: response too slow, gave up after {deadline} seconds")
-        except (requests.exceptions.RequestException, OSError) as exc:
-            raise RegistryError(f"{what}: failed to read response: {_reason(exc)}") from None
-        except Exception as exc:
-            # urllib3 errors (ProtocolError, ReadTimeoutError, DecodeError) have no common base with requests'.
-            if isinstance(exc, StoreError):
-                raise
+        except OSError as exc:  # socket errors, timeouts and httpclient's ProtocolError
             raise RegistryError(f"{what}: failed to read response: {_reason(exc)}") from None
         return b"".join(chunks)
     finally:
