@@ -64,3 +64,26 @@ def test_default_credential_failure_is_one_line_json_useful_part_first(tmp_path:
     assert "\n" not in message and len(message) < 1000
     assert message.startswith("no Azure credential is available: set up one of them (az login;")
     assert "AzureCli: Azure CLI not found on path" in message
+
+
+def test_up_refuses_to_move_a_remembered_port(tmp_path: Path) -> None:
+    """Stable endpoints: a port of the last run that another process holds is a clear error naming the way out,
+    never a silent move that would invalidate stored KEY_IDs and trust-policy scopes."""
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        state = tmp_path / "devstack"
+        state.mkdir()
+        (state / "ports.json").write_text(json.dumps({"vault": port, "registry": 0, "managedIdentity": 0}))
+        env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "NOTATION_DEVSTACK_HOME": str(state)}
+        out = _run([str(BIN / "notation-devstack"), "up"], tmp_path, env=env)
+    finally:
+        holder.close()
+    assert out.returncode == 1
+    assert f"port {port} of the vault (remembered from the last run) is in use" in out.stderr
+    assert "--new-ports" in out.stderr and "Traceback" not in out.stderr
+    assert not (state / "stack.json").exists()
