@@ -153,3 +153,44 @@ notation sign --signature-format cose --id $KEY_ID --plugin azure-kv --plugin-co
         denied[-2000:]
     assert f"Successfully signed {image}" in regranted, regranted[-2000:]
     assert _guard_lines(stack) == []
+
+
+def test_rbac_path_and_az_role_assignment_delete_fails_notation_sign(stack: dict[str, object]) -> None:
+    """The tutorial's Azure RBAC path (`az keyvault create --enable-rbac-authorization`, `az role assignment
+    create`) on the same devstack; `az role assignment delete` of Key Vault Crypto User then makes `notation sign`
+    fail with Key Vault's ForbiddenByRbac text."""
+    if not isinstance(stack.get("image"), str):
+        pytest.skip("needs the tutorial run")
+    env = dict(stack["env"])  # type: ignore[call-overload]
+    base = stack["base"]
+    assert isinstance(base, Path)
+    started = time.monotonic()
+    done = _run(["bash", str(SCRIPT)], {**env, "TUTORIAL_RBAC": "1", "TUTORIAL_WORKDIR": str(base / "rbac")})
+    print(f"\ntutorial-az.sh (RBAC): {time.monotonic() - started:.1f}s")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    match = VERIFIED.search(done.stdout + done.stderr)
+    assert match, done.stdout[-2000:]
+    state = stack["state"]
+    assert isinstance(state, Path)
+    senv = _source(state / "env", env)
+    script = """
+set -u
+exec 2>&1
+AKV_NAME="${DEVSTACK_VAULT_NAME}rbac"
+USER_ID=$(az ad signed-in-user show --query id -o tsv)
+SCOPE="/subscriptions/$DEVSTACK_SUBSCRIPTION_ID/resourceGroups/$DEVSTACK_RESOURCE_GROUP/providers/Microsoft.KeyVault/vaults/$AKV_NAME"
+KEY_ID=$(az keyvault certificate show -n wabbit-networks-io --vault-name $AKV_NAME --query 'kid' -o tsv)
+az role assignment delete --assignee $USER_ID --role "Key Vault Crypto User" --scope "$SCOPE"
+echo "--- sign without Key Vault Crypto User"
+notation sign --signature-format cose --id $KEY_ID --plugin azure-kv --plugin-config self_signed=true "$1" && exit 9
+exit 0
+"""
+    done = _run(["bash", "-c", script, "rbac", match.group(1)], senv)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    denied = out.partition("--- sign without Key Vault Crypto User")[2]
+    assert "Error: failed to sign with the plugin azure-kv: Caller is not authorized to perform action on " \
+           "resource." in denied, denied[-2000:]
+    assert "Action: 'Microsoft.KeyVault/vaults/keys/sign/action'" in denied, denied[-2000:]
+    assert "DecisionReason: 'DeniedWithNoValidRBAC'" in denied, denied[-2000:]
+    assert _guard_lines(stack) == []

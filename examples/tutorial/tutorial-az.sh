@@ -30,6 +30,12 @@ IMAGE_SOURCE="$HERE/net-monitor"
 AKV_SUB_ID="$DEVSTACK_SUBSCRIPTION_ID"
 AKV_RG="$DEVSTACK_RESOURCE_GROUP"
 AKV_NAME="$DEVSTACK_VAULT_NAME"
+if [ -n "${TUTORIAL_RBAC:-}" ]; then
+  # the RBAC path wants a vault with the Azure RBAC permission model ("create or use a Key Vault")
+  AKV_NAME="${DEVSTACK_VAULT_NAME}rbac"
+  az keyvault show -n $AKV_NAME -o none 2>/dev/null \
+    || az keyvault create -n $AKV_NAME -g $AKV_RG --enable-rbac-authorization true -o none
+fi
 CERT_NAME=wabbit-networks-io
 CERT_SUBJECT="CN=wabbit-networks.io,O=Notation,L=Seattle,ST=WA,C=US"
 CERT_PATH=./${CERT_NAME}.pem
@@ -45,6 +51,9 @@ if [ -z "${TUTORIAL_RBAC:-}" ]; then
   az keyvault set-policy -n $AKV_NAME --certificate-permissions create get --key-permissions sign --object-id $USER_ID
 else
   az role assignment create --role "Key Vault Certificates Officer" --role "Key Vault Crypto User" --assignee $USER_ID --scope "/subscriptions/$AKV_SUB_ID/resourceGroups/$AKV_RG/providers/Microsoft.KeyVault/vaults/$AKV_NAME"
+  # az keeps only the last --role (argparse), on Azure as here: the line above assigns Key Vault Crypto User only,
+  # so certificate create would get 403 ForbiddenByRbac. Assign the first role too:
+  az role assignment create --role "Key Vault Certificates Officer" --assignee $USER_ID --scope "/subscriptions/$AKV_SUB_ID/resourceGroups/$AKV_RG/providers/Microsoft.KeyVault/vaults/$AKV_NAME" -o none
 fi
 
 step "Create a self-signed certificate in Azure Key Vault"

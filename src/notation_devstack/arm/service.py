@@ -229,10 +229,10 @@ class Arm:
             if len(rest) == 1:
                 wanted = _filter_value(request.query.get("$filter", ""), "roleName")
                 found = [r for r in rbac.BUILTIN_ROLES if wanted is None or r.role_name.lower() == wanted.lower()]
-                return Response(200, {"value": [_definition(r.arm_view(sub), scope) for r in found]})
+                return Response(200, {"value": [_definition(r.arm_view(sub)) for r in found]})
             if len(rest) == 2:
                 try:
-                    return Response(200, _definition(rbac.find_role(rest[1]).arm_view(sub), scope))
+                    return Response(200, _definition(rbac.find_role(rest[1]).arm_view(sub)))
                 except ValueError as exc:
                     raise HttpError(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
                                                                        f"'{rest[1]}' does not exist.") from exc
@@ -394,12 +394,12 @@ class Arm:
                                                           f"'{LOCATION}' and namespace '{namespace}'.")
 
 
-def _definition(view: dict[str, Any], scope: str) -> dict[str, Any]:
-    """rbac's flat view in ARM's shape (``properties`` holds the role), its id under the asked scope."""
+def _definition(view: dict[str, Any]) -> dict[str, Any]:
+    """rbac's flat view in ARM's shape (``properties`` holds the role). The id stays subscription-scoped at any
+    listing scope, as ARM answers: az compares it with the assignments' ``roleDefinitionId``."""
     props = {k: view[k] for k in ("roleName", "description", "assignableScopes", "permissions")}
     props["type"] = view.get("roleType", "BuiltInRole")
-    rid = f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{view['name']}" if scope else view["id"]
-    return {"id": rid, "name": view["name"], "type": view["type"], "properties": props}
+    return {"id": view["id"], "name": view["name"], "type": view["type"], "properties": props}
 
 
 def new_run_id(count: int) -> str:

@@ -49,6 +49,13 @@ class Graph:
             ids = request.json().get("ids") or []
             found = [_user_object(base, u) for u in (self.directory.user(str(i)) for i in ids) if u is not None]
             return Response(200, {"@odata.context": f"{base}/v1.0/$metadata#directoryObjects", "value": found})
+        if len(seg) == 2 and seg[1] in ("users", "servicePrincipals", "groups") and request.method == "GET":
+            # az resolves an --assignee by filtering users (upn/mail) and service principals (names)
+            flt = request.query.get("$filter", "")
+            users = list(self.directory.users.values()) if seg[1] == "users" else []
+            found = [_user_object(base, u) for u in users if not flt or u.upn.lower() in flt.lower()
+                     or u.object_id.lower() in flt.lower()]
+            return Response(200, {"@odata.context": f"{base}/v1.0/$metadata#{seg[1]}", "value": found})
         if len(seg) == 3 and seg[1] in ("users", "directoryObjects") and request.method == "GET":
             user = self.directory.user(seg[2]) or self.directory.users.get(seg[2].lower())
             if user is None:
