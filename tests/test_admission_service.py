@@ -393,6 +393,9 @@ def test_cli_errors_and_serve_subprocess(world: World, tmp_path: Path) -> None:
     assert admission_main(["serve", "--config-dir", str(world.config), "--plain-http", "--budget", "12"]) == 2
     code, err = run("serve", "--config-dir", str(tmp_path / "missing"), "--plain-http", "--host", "127.0.0.1")
     assert code == 1 and err.startswith("notation-admission: error: ") and "Traceback" not in err
+    code, err = run("serve", "--config-dir", str(world.config), "--host", "127.0.0.1", "--tls-cert",
+                    str(tmp_path / "none.crt"), "--tls-key", str(world.tls.server_key))
+    assert (code, err.count("\n")) == (1, 1) and "TLS certificate, key or client CA" in err
     proc = subprocess.Popen(
         [sys.executable, "-m", "notation_admission", "serve", "--config-dir", str(world.config), "--plain-http",
          "--host", "127.0.0.1", "--port", "0", "--insecure-registry", world.registry.address],

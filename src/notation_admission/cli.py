@@ -161,6 +161,15 @@ class Running:
         from notation_admission.verifier import TrustVerifier, VerifierSettings
 
         self.opts = opts
+        if not opts.plain_http:  # a missing or mismatched pair is a one-line error now, not a traceback at serve
+            assert opts.tls_cert is not None and opts.tls_key is not None
+            probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                probe.load_cert_chain(opts.tls_cert, opts.tls_key)
+                if opts.client_ca:
+                    probe.load_verify_locations(cafile=str(opts.client_ca))
+            except (OSError, ssl.SSLError) as exc:
+                raise OSError(f"TLS certificate, key or client CA: {exc}") from exc
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         state_dir = opts.state_dir
         if state_dir is None:
@@ -333,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         running = Running(opts)
     except OSError as exc:
         print(f"notation-admission: error: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return 1  # (an OSError of ours has no strerror: its text is the message)
     except Exception as exc:
         print(f"notation-admission: error: {error_text(exc)}", file=sys.stderr)
         return 1
