@@ -95,9 +95,9 @@ def describe(exc: BaseException, url: str, *, reading: bool = False) -> str | No
             return f"dial tcp {addr}: connect: network is unreachable"
     for cause in causes:
         name = type(cause).__name__
-        if name == "ConnectTimeoutError":
+        if name in ("ConnectTimeoutError", "ConnectTimeout"):  # urllib3's, registry/httpclient's
             return f"dial tcp {addr}: i/o timeout"
-        if name == "ReadTimeoutError" or isinstance(cause, TimeoutError | socket.timeout):
+        if name in ("ReadTimeoutError", "ReadTimeout") or isinstance(cause, TimeoutError | socket.timeout):
             return f"read tcp {addr}: i/o timeout" if reading else f"dial tcp {addr}: i/o timeout"
         if name in ("RemoteDisconnected", "IncompleteRead") or isinstance(cause, ConnectionAbortedError):
             return "EOF"
