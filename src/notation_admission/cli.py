@@ -36,6 +36,7 @@ class Options:
     registry_config: Path | None = None
     insecure_registries: list[str] = field(default_factory=list)
     redis_url: str | None = None
+    redis_secret_file: Path | None = None
     budget: float = 8.0
     max_body_bytes: int = 3 * 1024 * 1024
     max_images: int = 64
@@ -70,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--registry-config", type=Path, help="docker config.json (an imagePullSecret's .dockerconfigjson)")
     s.add_argument("--insecure-registry", action="append", default=[], metavar="HOST", help="plain HTTP registry")
     s.add_argument("--redis-url", help="shared verified-digest cache, e.g. redis://redis:6379/0")
+    s.add_argument("--redis-secret-file", type=Path,
+                   help="HMAC key shared by the replicas: Redis entries without a valid seal are ignored")
     s.add_argument("--budget", type=float, default=8.0, help="seconds a review may take (< 10, the API server's)")
     s.add_argument("--max-body-bytes", type=int, default=3 * 1024 * 1024)
     s.add_argument("--max-images", type=int, default=64, help="distinct images per review")
@@ -100,6 +103,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         registry_config=ns.registry_config,
         insecure_registries=list(ns.insecure_registry),
         redis_url=ns.redis_url,
+        redis_secret_file=ns.redis_secret_file,
         budget=ns.budget,
         max_body_bytes=ns.max_body_bytes,
         max_images=ns.max_images,
@@ -200,6 +204,7 @@ class Running:
             tag_ttl=opts.tag_ttl,
             max_workers=opts.max_workers,
             redis_url=opts.redis_url,
+            redis_secret=_read_secret(opts.redis_secret_file),
         )
         self.reload_error: str | None = None
         self.reloaded_at = time.time()
@@ -311,6 +316,15 @@ class Running:
         self.sock.close()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def _read_secret(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    secret = path.read_bytes().strip()
+    if len(secret) < 16:
+        raise OSError(f"--redis-secret-file {path}: the secret must have at least 16 bytes")
+    return secret
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -109,6 +109,7 @@ class Core:
         redis_url: str | None = None,
         redis_timeout: float = 0.25,
         redis_retry_after: float = 5.0,
+        redis_secret: bytes | None = None,
     ) -> None:
         self.verifier = verifier
         self.metrics = metrics
@@ -123,6 +124,7 @@ class Core:
         self._redis: Any = None
         self._redis_timeout = redis_timeout
         self._redis_retry_after = redis_retry_after
+        self._redis_secret = redis_secret
         self._redis_down_until = 0.0
         self._redis_warned = False
         self._fp_seen = verifier.fingerprint
@@ -312,6 +314,31 @@ class Core:
         self._redis_warned = False
         self.metrics.redis_up.set(1)
 
+    def _mac(self, rkey: str, body: bytes) -> str:
+        import hmac
+
+        assert self._redis_secret is not None
+        return hmac.new(self._redis_secret, rkey.encode() + b"\0" + body, "sha256").hexdigest()
+
+    def _seal(self, rkey: str, doc: dict[str, Any]) -> str:
+        """An entry admits a digest: with ``--redis-secret-file`` it carries an HMAC over its key and body, so a
+        client that can write to Redis but does not hold the secret cannot admit anything."""
+        body = json.dumps(doc, sort_keys=True)
+        if self._redis_secret is None:
+            return body
+        return json.dumps({"body": body, "mac": self._mac(rkey, body.encode())})
+
+    def _unseal(self, rkey: str, raw: bytes) -> Any:
+        if self._redis_secret is None:
+            return json.loads(raw)
+        import hmac
+
+        outer = json.loads(raw)
+        body = outer["body"]
+        if not isinstance(body, str) or not hmac.compare_digest(str(outer["mac"]), self._mac(rkey, body.encode())):
+            raise ValueError("entry not sealed with this service's secret")
+        return json.loads(body)
+
     async def _redis_get(self, key: tuple[str, str, str]) -> _Entry | None:
         if not self._redis_usable():
             return None
@@ -325,7 +352,7 @@ class Core:
             self.metrics.cache.labels("redis", "miss").inc()
             return None
         try:
-            doc = json.loads(raw)
+            doc = self._unseal(self._redis_key(key), raw)
             entry = _Entry(
                 bool(doc["allowed"]), doc["level"], doc["policy"], tuple(doc["warnings"]), None, float(doc["expires"])
             )
@@ -348,7 +375,8 @@ class Core:
             "expires": entry.expires,
         }
         try:
-            await self._redis.set(self._redis_key(key), json.dumps(doc), px=max(1, int((entry.expires - now) * 1000)))
+            rkey = self._redis_key(key)
+            await self._redis.set(rkey, self._seal(rkey, doc), px=max(1, int((entry.expires - now) * 1000)))
         except Exception as exc:
             self._redis_failed(exc)
             return
