@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
+import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -60,17 +60,11 @@ def _address(url: str) -> tuple[str, str]:
     return host, f"{ip}:{port}"
 
 
-def describe(exc: BaseException, url: str, *, reading: bool = False) -> str | None:
-    """Go's wording of the network cause of ``exc`` (without the ``Get "url": `` prefix), or None if not network."""
-    host, addr = _address(url)
-    causes = list(_chain(exc))
-    for cause in causes:
-        if isinstance(cause, socket.gaierror):
-            if cause.errno in _NO_SUCH_HOST:
-                return f"dial tcp: lookup {host}: no such host"
-            if cause.errno in _TEMPORARY:
-                return f"dial tcp: lookup {host}: server misbehaving"
-            return f"dial tcp: lookup {host}: {cause.strerror or cause}"
+def _tls_detail(causes: list[BaseException], host: str) -> str | None:
+    """Go's wording of a TLS failure; no TLS error can exist if ``ssl`` was never imported (plain HTTP does not)."""
+    ssl = sys.modules.get("ssl")
+    if ssl is None:
+        return None
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             code = cause.verify_code
@@ -86,6 +80,23 @@ def describe(exc: BaseException, url: str, *, reading: bool = False) -> str | No
             if "wrong version number" in reason or "record layer failure" in reason:
                 return "http: server gave HTTP response to HTTPS client"
             return f"remote error: tls: {reason}"
+    return None
+
+
+def describe(exc: BaseException, url: str, *, reading: bool = False) -> str | None:
+    """Go's wording of the network cause of ``exc`` (without the ``Get "url": `` prefix), or None if not network."""
+    host, addr = _address(url)
+    causes = list(_chain(exc))
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            if cause.errno in _NO_SUCH_HOST:
+                return f"dial tcp: lookup {host}: no such host"
+            if cause.errno in _TEMPORARY:
+                return f"dial tcp: lookup {host}: server misbehaving"
+            return f"dial tcp: lookup {host}: {cause.strerror or cause}"
+    tls = _tls_detail(causes, host)
+    if tls is not None:
+        return tls
     for cause in causes:
         if isinstance(cause, ConnectionRefusedError):
             return f"dial tcp {addr}: connect: connection refused"

@@ -125,11 +125,23 @@ class _MemoTrustStore:
         return getattr(self._store, name)
 
 
-@dataclass(frozen=True)
 class _Material:
-    policy: TrustPolicyDocument
-    trust_store: _MemoTrustStore
-    fingerprint: str
+    """A loaded policy and trust store; the fingerprint is computed on first use (hashing the trust store reads every
+    file: a one-shot CLI verification without a cache never needs it)."""
+
+    def __init__(self, policy: TrustPolicyDocument, trust_store: _MemoTrustStore, policy_bytes: bytes) -> None:
+        self.policy = policy
+        self.trust_store = trust_store
+        self._policy_bytes = policy_bytes
+        self._fingerprint: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        with self._lock:
+            if self._fingerprint is None:
+                self._fingerprint = _fingerprint(self._policy_bytes, self.trust_store.root)
+            return self._fingerprint
 
 
 class _FingerprintedCache:
@@ -282,6 +294,8 @@ class Verifier:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._material = self._load()
+        if cache is not None:
+            _ = self._material.fingerprint  # cache keys name the material as it was when loaded
 
     # -- trust material ----------------------------------------------------------------------------------------------
 
@@ -313,7 +327,7 @@ class Verifier:
         else:
             policy, data = TrustPolicyDocument.load_with_bytes(self._resolved_config_dir())
         root = self._trust_store_dir or self._resolved_config_dir() / "truststore"
-        return _Material(policy, _MemoTrustStore(TrustStore(root)), _fingerprint(data, root))
+        return _Material(policy, _MemoTrustStore(TrustStore(root)), data)
 
     def reload(self) -> None:
         """Re-read the policy and trust store from disk; on an error keep the old material and raise the typed error.
@@ -336,6 +350,7 @@ class Verifier:
                         raise
                 except TrustStoreError:
                     raise
+        _ = material.fingerprint  # taken now, for the material just read
         self._material = material
 
     @property

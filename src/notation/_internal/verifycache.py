@@ -19,7 +19,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,6 +208,8 @@ class VerificationCache:
         tmp: str | None = None
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix=".notation-", dir=self.directory)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

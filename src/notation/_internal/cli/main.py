@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-import traceback
 from collections.abc import Callable
 from typing import TextIO
 
@@ -86,6 +85,8 @@ def _report(exc: BaseException, debug: bool, stderr: TextIO) -> None:
     message = exc.message if isinstance(exc, NotationError) else (str(exc) or type(exc).__name__)
     stderr.write(f"Error: {message}\n")
     if debug and not isinstance(exc, NotationError):  # a bug: -d shows where; Go's own errors stay one line
+        import traceback  # only for bugs: not imported on the way of every command
+
         stderr.write("".join(traceback.format_exception(exc)))
 
 

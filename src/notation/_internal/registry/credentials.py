@@ -10,8 +10,6 @@ import base64
 import binascii
 import json
 import os
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +75,9 @@ class HelperStore:
         self.program = f"docker-credential-{suffix}"
 
     def _run(self, action: str, stdin: bytes) -> tuple[int, bytes]:
+        import shutil
+        import subprocess
+
         exe = shutil.which(self.program)
         if exe is None:
             raise RegistryError(f'credential helper "{self.program}" not found in PATH')
@@ -240,6 +241,8 @@ def docker_config_dir() -> Path:
 
 def default_native_helper() -> str | None:
     """CLI-36 step 3: the platform's helper suffix, if its executable is on PATH."""
+    import shutil
+
     if sys.platform == "darwin":
         suffix = "osxkeychain"
     elif sys.platform == "win32":

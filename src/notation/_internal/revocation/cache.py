@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +111,8 @@ class CRLCache:
         log.debug('Storing crl bundle to file cache with key "%s" ...', url)
         tmp: str | None = None
         try:
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix="notation-", dir=self.directory)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

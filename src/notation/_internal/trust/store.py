@@ -12,9 +12,7 @@ import builtins
 import contextlib
 import os
 import re
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -397,6 +395,8 @@ class TrustStore:
         if os.path.lexists(dest):
             raise TrustStoreError("certificate already exists in the Trust Store")
         self._make_store_dir(dest_dir, store_type, name)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=".notation-", dir=dest_dir)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -530,6 +530,8 @@ class TrustStore:
             return None
         try:
             if stat.S_ISDIR(st.st_mode):
+                import shutil
+
                 shutil.rmtree(path)
             else:
                 os.unlink(path)  # a symlink (or file) in place of the store: remove the link, never its target
