@@ -163,8 +163,11 @@ def test_login_logout_with_credential_helper_cli100_to_106(
         assert main(["cert", "generate-test", "--default", "test"]) == 0
         desc = push_image(server)
         capsys.readouterr()
-        code, out, _ = run(capsys, "sign", "--insecure-registry", f"{server.address}/app@{desc.digest}")
+        code, out, err = run(capsys, "sign", "-d", "--insecure-registry", f"{server.address}/app@{desc.digest}")
         assert (code, out) == (0, f"Successfully signed {server.address}/app@{desc.digest}\n")
+        # CLI-06: -d names the helper execution, never what it returned
+        assert f"msg=Executing credential helper {helper} get" in err
+        assert "Ym9iOnB3" not in err and '"Secret"' not in err and '"Authorization": "*****"' in err
 
         assert run(capsys, "logout", server.address) == (0, "Logout Succeeded\n", "")
         assert json.loads(store.read_text()) == {}

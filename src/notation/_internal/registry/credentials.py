@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from notation._internal.config import dirs
 from notation._internal.config.config_file import CLIConfig, load_config
 from notation._internal.config.fileio import atomic_write, go_json, read_regular_file
+from notation._internal.log import logger as log
 from notation.errors import ConfigError, RegistryError
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
@@ -82,6 +83,7 @@ class HelperStore:
         if exe is None:
             raise RegistryError(f'credential helper "{self.program}" not found in PATH')
         env = {k: v for k, v in os.environ.items() if k not in ("NOTATION_USERNAME", "NOTATION_PASSWORD")}
+        log.debug("Executing credential helper %s %s", exe, action)  # CLI-06; never its stdin or stdout
         try:
             proc = subprocess.run(
                 [exe, action], input=stdin, capture_output=True, timeout=HELPER_TIMEOUT, env=env, check=False
@@ -90,6 +92,7 @@ class HelperStore:
             raise RegistryError(f"credential helper {self.program} {action}: timed out") from None
         except OSError as exc:
             raise RegistryError(f"credential helper {self.program} {action}: {exc.strerror or exc}") from None
+        log.debug("Credential helper %s %s exited with status %d", self.program, action, proc.returncode)
         return proc.returncode, proc.stdout[:MAX_HELPER_OUTPUT]
 
     def _fail(self, action: str, out: bytes) -> RegistryError:
