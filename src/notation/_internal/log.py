@@ -16,9 +16,7 @@ secret reaches a log, whichever call site produced it; HTTP headers are scrubbed
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -82,6 +80,7 @@ def redact(text: str) -> str:
 
 def _rfc3339(created: float) -> str:
     """Go's ``time.RFC3339`` in local time (``Z`` for UTC), as logrus' FullTimestamp prints it."""
+    import datetime as dt  # lazily: the CLI imports this module on every start, logging or not
     stamp = dt.datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds")
     return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
 
@@ -105,6 +104,8 @@ class JSONFormatter(logging.Formatter):
     _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
+        import json
+
         doc: dict[str, Any] = {
             "time": _rfc3339(record.created),
             "level": _GO_LEVELS.get(record.levelno, record.levelname.lower()),
@@ -166,6 +167,8 @@ def _headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> s
 
 
 def _go_quote(text: str) -> str:
+    import json
+
     return json.dumps(text, ensure_ascii=False)
 
 
