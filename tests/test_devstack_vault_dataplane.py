@@ -304,3 +304,26 @@ def test_purge_protection_and_soft_delete_off(tmp_path_factory: pytest.TempPathF
         with pytest.raises(ResourceNotFoundError):
             keys.get_deleted_key("k")
         assert keys.create_ec_key("k").name == "k"  # the name is free at once
+
+
+def test_bad_token_and_unknown_object_through_the_sdk(vault: VaultServer) -> None:
+    """A token the emulator did not issue: the SDK answers the challenge, is refused again, and raises
+    ClientAuthenticationError with the emulator's reason; an unknown object is ResourceNotFoundError."""
+    from azure.core.credentials import AccessToken, AccessTokenInfo
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class Forged:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            return AccessToken("e30.e30.c2ln", 2_000_000_000)
+
+        def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+            return AccessTokenInfo("e30.e30.c2ln", 2_000_000_000)
+
+    secrets = SecretClient(vault.url, Forged(), connection_verify=str(vault.ca_cert_path))
+    with pytest.raises(ClientAuthenticationError) as err:
+        secrets.get_secret("anything")
+    assert "AKV10" in str(err.value)
+    good = SecretClient(vault.url, vault.credential(), connection_verify=str(vault.ca_cert_path))
+    with pytest.raises(ResourceNotFoundError) as missing:
+        good.get_secret("never-set")
+    assert "A secret with (name/id) never-set was not found in this key vault." in missing.value.message
