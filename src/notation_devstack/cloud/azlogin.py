@@ -87,7 +87,7 @@ def login_from_state(state: Path) -> list[str]:
     config = json.loads(Path(cloud["config"]).read_text())
     env = {"REQUESTS_CA_BUNDLE": info["ca_bundle"], "SSL_CERT_FILE": info["ca_bundle"],
            "HTTPS_PROXY": cloud["proxy"], "NO_PROXY": "127.0.0.1,::1"}
-    return az_login(az, Path(cloud["az_config_dir"]), cloud["url"], config["user"], env,
+    return az_login(az, Path(cloud["az_config_dir"]), cloud.get("arm_url") or cloud["url"], config["user"], env,
                     str(cloud["subscription_id"]))
 
 

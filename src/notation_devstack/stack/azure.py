@@ -54,7 +54,8 @@ class CloudArgs:
         from notation_devstack.vault.registry import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION
 
         server = json.loads((self.state / "cloud" / "server.json").read_text())
-        return {"pid": pid, "url": server["url"], "proxy": server["proxy"], "acr_name": acr_name,
+        arm_url = str(server["url"]).replace("//login.", "//management.") + "/"
+        return {"pid": pid, "url": server["url"], "arm_url": arm_url, "proxy": server["proxy"], "acr_name": acr_name,
                 "config": str(self.state / "cloud" / "config.json"), "az_config_dir": str(self.state / "az"),
                 "subscription_id": DEFAULT_SUBSCRIPTION, "resource_group": DEFAULT_RESOURCE_GROUP,
                 "tenant_id": self.tenant_id}
