@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ class Directory:
 
 def _oauth(status: int, error: str, description: str) -> HttpError:
     now = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+    code = re.match(r"AADSTS(\d+)", description)
     body = {"error": error, "error_description": f"{description}\r\nTimestamp: {now}",
-            "error_codes": [int(description[6:13])] if description.startswith("AADSTS") else [],
+            "error_codes": [int(code.group(1))] if code else [],
             "timestamp": now, "trace_id": str(uuid.uuid4()), "correlation_id": str(uuid.uuid4())}
     return HttpError(status, error, description, body)
 
