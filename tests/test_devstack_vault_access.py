@@ -228,3 +228,25 @@ def test_kve10_bad_names_and_sign_bodies(vault: VaultServer) -> None:
         assert r.status_code == 400, (body, r.text)
     r = _raw(vault, "POST", "/keys/cert/sign?api-version=7.5", token, data=b"{oops")
     assert r.status_code == 400
+
+
+def test_kva_access_policy_permissions_of_the_full_data_plane(vault: VaultServer) -> None:
+    """§3.3 extended: delete, purge, backup, update, issuers each need their own permission; manageissuers covers
+    every issuer operation."""
+    who = "33333333-2222-4333-8444-555555555555"
+    vault.set_policy(who, secrets=["get", "set", "list"], certificates=["manageissuers"], keys=["create"])
+    cred = vault.credential(who)
+    secrets = SecretClient(vault.url, cred, **_kw(vault))
+    secrets.set_secret("ap-secret", "v")
+    _expect_403(lambda: secrets.begin_delete_secret("ap-secret").result(),
+                "does not have secrets delete permission")
+    _expect_403(lambda: secrets.backup_secret("ap-secret"), "does not have secrets backup permission")
+    _expect_403(lambda: secrets.purge_deleted_secret("ap-secret"), "does not have secrets purge permission")
+    keys = KeyClient(vault.url, cred, **_kw(vault))
+    keys.create_ec_key("ap-key")
+    _expect_403(lambda: keys.rotate_key("ap-key"), "does not have keys rotate permission")
+    _expect_403(lambda: keys.update_key_properties("ap-key", enabled=False), "does not have keys update permission")
+    certs = CertificateClient(vault.url, cred, **_kw(vault))
+    certs.create_issuer("ap-issuer", "Test")
+    assert certs.get_issuer("ap-issuer").provider == "Test"
+    _expect_403(lambda: certs.get_contacts(), "does not have certificates managecontacts permission")

@@ -169,6 +169,8 @@ def authorize(vault: dict[str, Any], who: Principal, collection: str, permission
         granted = {p.lower() for p in (entry.get("permissions") or {}).get(collection) or []}
         if "all" in granted or permission.lower() in granted:
             return
+        if permission.lower().endswith("issuers") and "manageissuers" in granted:
+            return  # manageissuers covers get/list/set/delete of issuers
     raise ApiError(
         403,
         "Forbidden",
