@@ -1198,7 +1198,8 @@ class DataPlane:
         obj = doc["obj"]
         name = str(obj["name"])
         self._check_not_deleted(collection, name)
-        if name.lower() in self._coll(collection):
+        taken = [collection] + (["keys", "secrets"] if collection == "certificates" else [])
+        if any(name.lower() in self._coll(c) for c in taken):
             raise ApiError(409, "Conflict", f"{_kind(collection).capitalize()} {name} already exists.")
         for version, pem in (doc.get("pem") or {}).items():
             self.store.write_private_key(self.vault_name, name, version, pem.encode())
