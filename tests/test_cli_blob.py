@@ -579,3 +579,19 @@ def test_blob_policy_import_show_init_tp16(capsys: pytest.CaptureFixture[str], t
         '        "level": "strict"\n      },\n      "trustStores": [\n        "ca:s"\n      ],\n'
         '      "trustedIdentities": [\n        "*"\n      ],\n      "globalPolicy": true\n    }\n  ]\n}'
     )
+
+
+def test_blob_verbose_logs_as_go(capsys: pytest.CaptureFixture[str], blob: Path) -> None:
+    """CLI-06: the lines notation-go main logs for blob signing and verification."""
+    code, _, err = run(capsys, "blob", "sign", "-v", str(blob))
+    sig = blob.parent / "release.tar.gz.jws.sig"
+    assert code == 0 and f"level=info msg=Writing signature to file {sig}\n" in err
+    code, _, err = run(capsys, "blob", "verify", "-v", "-s", str(sig), str(blob))
+    assert code == 0
+    assert (
+        "level=info msg=Trust policy configuration: &{Name:global SignatureVerification:{VerificationLevel:strict "
+        "Override:map[] VerifyTimestamp:} TrustStores:[ca:test] TrustedIdentities:[*] GlobalPolicy:true}\n"
+    ) in err
+    code, _, err = run(capsys, "blob", "verify", "-d", "--media-type", "x/y", "-s", str(sig), str(blob))
+    assert code == 1 and "level=debug msg=Verify signature of media type application/jose+json\n" in err
+    assert "level=info msg=payload derived from the blob: {MediaType:x/y Digest:sha256:" in err

@@ -228,6 +228,8 @@ def test_completion_command_as_cobra(capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = run(capsys, "completion", "bash", "--help")
     assert out.startswith("Generate the autocompletion script for the bash shell.\n\nThis script depends on")
     assert "      --no-descriptions   disable completion descriptions\n" in out
+    assert "Usage:\n  notation completion bash\n\nFlags:" in out
+    assert "Usage:\n  notation completion zsh [flags]\n" in run(capsys, "completion", "zsh", "--help")[1]
 
 
 def test_cli_differences_from_go_132(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from notation._internal.cli.common import debug_flags, parse_flag_map, setup_logging
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
+from notation._internal.log import logger as log
 
 _SIGN_LONG = """Produce a detached signature for a given blob.
 
@@ -170,7 +171,10 @@ def _sign_run(inv: Invocation) -> None:
     parse_flag_map(plugin_config_raw, "plugin-config")
     metadata = parse_flag_map(inv.flag_list("user-metadata"), "user-metadata")
     timestamp_url = inv.flag_str("timestamp-url")
-    timestamper = _timestamper(timestamp_url, inv.flag_str("timestamp-root-cert")) if timestamp_url else None
+    timestamper = None
+    if timestamp_url:
+        log.info('Configured to timestamp with TSA "%s"', timestamp_url)
+        timestamper = _timestamper(timestamp_url, inv.flag_str("timestamp-root-cert"))
     blob = _open_blob(blob_path)
     with blob:
         try:
@@ -186,6 +190,7 @@ def _sign_run(inv: Invocation) -> None:
         except OSError as exc:
             raise CommandError(_os_message(exc, "read")) from None
     signature_path = os.path.normpath(os.path.join(directory, f"{os.path.basename(blob_path)}.{fmt}.sig"))
+    log.info("Writing signature to file %s", signature_path)
     if not inv.flag_bool("force"):
         if os.path.exists(signature_path) and not confirm(
             "The signature file already exists, do you want to overwrite it? [y/N] ", inv.stdin, inv.stdout

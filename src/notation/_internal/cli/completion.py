@@ -411,6 +411,7 @@ def command() -> Command:
                 flags=[Flag("no-descriptions", "bool", "disable completion descriptions")],
                 run=run,
                 no_args=True,
+                disable_flags_in_use_line=shell == "bash",  # as cobra declares them
             )
         )
     return Command(

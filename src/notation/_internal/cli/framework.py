@@ -297,6 +297,8 @@ class Command:
     parent: Command | None = None
     pre_run: Callable[[dict[str, object], set[str]], None] | None = None
     """cobra's PreRunE: runs after the experimental check, before required flags and flag groups (CLI-05)."""
+    disable_flags_in_use_line: bool = False
+    """cobra's DisableFlagsInUseLine: no `` [flags]`` after the use line."""
     loader: Callable[[], Command] | None = None
     """Set on a placeholder: builds the real command when it is used (keeps start-up imports minimal)."""
 
@@ -531,7 +533,7 @@ def flag_usages(flags: list[Flag]) -> str:
 
 def use_line(cmd: Command) -> str:
     line = f"{cmd.parent.path} {cmd.use}" if cmd.parent else cmd.use
-    if cmd.visible_flags() and "[flags]" not in line:
+    if cmd.visible_flags() and "[flags]" not in line and not cmd.disable_flags_in_use_line:
         line += " [flags]"
     return line
 

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from notation._internal.log import logger as log
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.x509.dn import go_quote
@@ -209,6 +210,7 @@ def sign_blob_stream(
         name = getattr(signer, "plugin_name", "")
         raise SigningError(f'the plugin "{name}" lacks the signature generator capability required for blob signing')
 
+    log.debug("Generic blob signing for signature media type %s", envelope_media_type)
     algorithm = signer.key_spec().algorithm
     digest, size = digest_stream(reader, algorithm.hash_name)
     target = add_user_metadata(Descriptor(content_media_type, digest, size), user_metadata or {})
@@ -271,12 +273,15 @@ def verify_blob_stream(
         raise VerificationError(
             f"signature verification failed: invalid signature media-type {go_quote(signature_media_type)}"
         )
+    log.debug("Verify signature of media type %s", signature_media_type)
     try:
         statement = policy.select(policy_name)  # TP-40/41
     except VerificationError as exc:
         raise type(exc)(f"signature verification failed: {exc}") from None
+    log.info("Trust policy configuration: %s", _go_statement(statement))
     envelope_desc = Descriptor.for_content(signature_media_type, signature)
     if statement.level == "skip":  # TP-42
+        log.debug("Skipping signature verification")
         return VerificationOutcome(display_name, envelope_desc, "skip", statement.name, None)
 
     # The trust steps are the image workflow's, given the signed descriptor as the subject (it describes itself);
@@ -310,6 +315,11 @@ def verify_blob_stream(
         or size != target.size
         or (content_media_type and content_media_type != target.media_type)
     ):
+        log.info("payload present in the signature: %s", _go_descriptor(target.to_dict()))
+        log.info(
+            "payload derived from the blob: %s",
+            _go_descriptor({"mediaType": content_media_type or "", "digest": digest, "size": size}),
+        )
         error = BlobIntegrityError(
             "signature verification failed: integrity check failed. signature does not match the given blob"
         )
@@ -332,6 +342,22 @@ def verify_blob_stream(
     )
     subject = Descriptor(target.media_type, digest, size)
     return VerificationOutcome(display_name, subject, statement.level, statement.name, verified, (verified,))
+
+
+def _go_descriptor(d: Mapping[str, Any]) -> str:
+    from notation._internal.plugin.signer import _go_descriptor as render
+
+    return render(d)
+
+
+def _go_statement(s: Any) -> str:
+    """Go's ``%+v`` of the selected ``*BlobTrustPolicy`` (notation-go logs it at info level)."""
+    override = " ".join(f"{k}:{v}" for k, v in sorted(s.override))
+    return (
+        f"&{{Name:{s.name} SignatureVerification:{{VerificationLevel:{s.level} Override:map[{override}] "
+        f"VerifyTimestamp:{s.verify_timestamp_raw}}} TrustStores:[{' '.join(s.trust_store_values)}] "
+        f"TrustedIdentities:[{' '.join(s.trusted_identities)}] GlobalPolicy:{str(s.global_policy).lower()}}}"
+    )
 
 
 def _os_error_text(exc: OSError) -> str:
