@@ -1,142 +1,108 @@
-"""notation-py benchmark for the many-references extension (issue 7); prints figures, asserts nothing.
+"""notation-py benchmark for issue 15 (one verify, many images per call); prints figures, asserts nothing.
 
-Run: ``.venv/bin/python bench/bench_many.py [--count 200] [--runs 7]``
+Run: ``.venv/bin/python bench/bench_many.py [--count 200] [--runs 7] [--separate 20] [--registry ours|docker|both]``
 
-* N signed images in our registry (notation_devstack, plain HTTP on 127.0.0.1): wall time of ONE
-  ``notation verify`` call over all N references against N separate ``notation verify`` calls (fresh processes, as a
-  CI pipeline would run them), and the same with ``--cache`` warm;
-* median wall time of ``notation --help``, ``notation version`` and one ``notation verify`` on loopback.
+For each registry (ours: ``notation-devstack registry serve``, referrers API; Debian's ``docker-registry``: a Go
+registry, tag-schema fallback), both in their own process on 127.0.0.1 over plain HTTP, N signed images:
 
-Everything runs in a temporary NOTATION_CONFIG / NOTATION_CACHE; a few minutes in all for N=200.
+* the floor (``python -c "from cryptography import x509; ..."``) and ``python -c pass``, measured in this run;
+* one ``notation verify`` of one image: median wall time, ratio to the floor, peak memory;
+* one ``notation verify`` call over the N images at ``--parallel 1``, ``4`` and ``8`` (medians), and one
+  ``notation sign`` call over N fresh images;
+* ``--separate`` separate ``notation verify`` processes (default 20; scaled to N), what a pipeline that runs one
+  process per image pays;
+* the library path: ``notation.Verifier.verify`` in a loop over the N images, warm connections (verifications/s).
+
+The machine is shared: absolute times move with its load, the ratios to the floor measured in the same run are what
+count. Medians of ``--runs`` runs (default 7), each after one warm-up run (byte-code cache warm).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-NOTATION = [sys.executable, "-m", "notation"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _support as S
 
 
-def _digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def library_rate(refs: list[str], host: str, config: Path, runs: int) -> float:
+    """Verifications per second through ``notation.Verifier`` (one instance, connections kept alive)."""
+    import notation
+
+    with notation.Verifier(config_dir=config, insecure_registries=[host]) as verifier:
+        verifier.verify(refs[0])  # warm: connection, policy
+        rates = []
+        for _ in range(max(1, runs // 2)):
+            start = time.perf_counter()
+            for ref in refs:
+                verifier.verify(ref)
+            rates.append(len(refs) / (time.perf_counter() - start))
+    return statistics.median(rates)
 
 
-def push_images(url: str, repo: str, count: int) -> list[str]:
-    """``count`` small distinct images (config + one layer) pushed with plain HTTP requests; their digests."""
-    import requests
-
-    s = requests.Session()
-
-    def blob(data: bytes) -> dict[str, object]:
-        r = s.post(f"{url}/v2/{repo}/blobs/uploads/", params={"digest": _digest(data)}, data=data)
-        r.raise_for_status()
-        return {"digest": _digest(data), "size": len(data)}
-
-    config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
-    cfg = {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(config)}
-    digests = []
-    for i in range(count):
-        layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", **blob(f"layer {i}".encode())}
-        body = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": cfg,
-                "layers": [layer],
-            }
-        ).encode()
-        r = s.put(
-            f"{url}/v2/{repo}/manifests/{_digest(body)}",
-            data=body,
-            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
-        )
-        r.raise_for_status()
-        digests.append(_digest(body))
-    return digests
-
-
-def timed(argv: list[str], env: dict[str, str], *, ok: bool = True) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if ok and proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:6])} ... failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return elapsed
-
-
-def median(argv: list[str], env: dict[str, str], runs: int) -> float:
-    return statistics.median(timed(argv, env) for _ in range(runs))
+def bench_registry(name: str, host: str, base: Path, env: dict[str, str], args: argparse.Namespace,
+                   floor: float) -> None:  # fmt: skip
+    notation = S.notation_cmd()
+    flags = ["--insecure-registry"]
+    digests = S.push_images(host, "bench/app", args.count)
+    refs = [f"{host}/bench/app@{d}" for d in digests]
+    fresh = [f"{host}/bench/fresh@{d}" for d in S.push_images(host, "bench/fresh", args.count, salt="fresh")]
+    t_sign = S.timed([*notation, "sign", *flags, "--parallel", "4", *fresh], env)
+    S.timed([*notation, "sign", *flags, "--parallel", "4", *refs], env)
+    print(f"registry: {name} at {host}, {args.count} signed images")
+    one = S.median_of([*notation, "verify", *flags, refs[0]], env, args.runs)
+    rss = S.peak_rss_mib([*notation, "verify", *flags, refs[0]], env)
+    S.row("notation verify, one image", one, floor, f"(peak {rss:.0f} MiB)")
+    for parallel in (1, 4, 8):
+        t = S.median_of([*notation, "verify", *flags, "--parallel", str(parallel), *refs], env, args.runs)
+        S.row(f"notation verify, {args.count} images in one call, --parallel {parallel}", t, floor,
+              f"({t / args.count * 1000:.2f} ms/image)")  # fmt: skip
+    S.row(f"notation sign, {args.count} images in one call (--parallel 4)", t_sign, floor)
+    if args.separate:
+        sample = refs[: args.separate]
+        start = time.perf_counter()
+        for ref in sample:
+            S.timed([*notation, "verify", *flags, ref], env)
+        scaled = (time.perf_counter() - start) * args.count / len(sample)
+        S.row(f"{args.count} separate notation verify processes (from {len(sample)})", scaled, floor)
+    rate = library_rate(refs, host, base / "config", args.runs)
+    print(f"  {'library: Verifier.verify in a loop, warm connection':58s} {rate:8.0f} verifications/s")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--separate", type=int, default=20)
+    parser.add_argument("--registry", choices=("ours", "docker", "both"), default="both")
     args = parser.parse_args()
 
-    from notation_devstack.registry import RegistryServer
+    with S.notation_home() as (base, env):
+        import os
 
-    with tempfile.TemporaryDirectory(prefix="notation-bench-") as tmp:
-        base = Path(tmp)
-        env = dict(os.environ, NOTATION_CONFIG=str(base / "config"), NOTATION_CACHE=str(base / "cache"))
-        env.pop("NOTATION_VERIFY_CACHE", None)
-        subprocess.run([*NOTATION, "cert", "generate-test", "--default", "bench"], env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        policy = {
-            "version": "1.0",
-            "trustPolicies": [
-                {
-                    "name": "bench",
-                    "registryScopes": ["*"],
-                    "signatureVerification": {"level": "strict"},
-                    "trustStores": ["ca:bench"],
-                    "trustedIdentities": ["*"],
-                }
-            ],
-        }
-        (base / "policy.json").write_text(json.dumps(policy))
-        subprocess.run([*NOTATION, "policy", "import", str(base / "policy.json")], env=env, check=True,
-                       capture_output=True)  # fmt: skip
-
-        with RegistryServer(base / "registry") as server:
-            host = server.host
-            digests = push_images(server.url, "bench/app", args.count)
-            refs = [f"{host}/bench/app@{d}" for d in digests]
-            flags = ["--insecure-registry"]
-            t_sign = timed([*NOTATION, "sign", *flags, "--parallel", str(args.parallel), *refs], env)
-            print(f"images: {args.count} on {server.url} (signed in one call: {t_sign:.2f} s)")
-
-            t_one = timed([*NOTATION, "verify", *flags, "--parallel", str(args.parallel), *refs], env)
-            t_one_seq = timed([*NOTATION, "verify", *flags, "--parallel", "1", *refs], env)
-            start = time.perf_counter()
-            for ref in refs:
-                timed([*NOTATION, "verify", *flags, ref], env)
-            t_many = time.perf_counter() - start
-            timed([*NOTATION, "verify", *flags, "--cache", *refs], env)  # warm the cache
-            t_cached = timed([*NOTATION, "verify", *flags, "--cache", "--parallel", str(args.parallel), *refs], env)
-
-            print(f"verify, one call over {args.count} refs (--parallel {args.parallel}): {t_one:8.2f} s")
-            print(f"verify, one call over {args.count} refs (--parallel 1):  {t_one_seq:8.2f} s")
-            print(f"verify, one call, warm --cache (--parallel {args.parallel}):  {t_cached:8.2f} s")
-            print(f"verify, {args.count} separate calls:                   {t_many:8.2f} s")
-            print(f"speed-up one call vs separate calls: {t_many / t_one:.1f}x (target >= 10x)")
-
-            runs = args.runs
-            t_help = median([*NOTATION, "--help"], env, runs)
-            t_version = median([*NOTATION, "version"], env, runs)
-            t_verify = median([*NOTATION, "verify", *flags, refs[0]], env, runs)
-            print(f"median of {runs}: notation --help {t_help * 1000:.0f} ms, notation version "
-                  f"{t_version * 1000:.0f} ms, notation verify (loopback) {t_verify * 1000:.0f} ms")  # fmt: skip
+        os.environ.update({k: env[k] for k in ("NOTATION_CONFIG", "NOTATION_CACHE", "DOCKER_CONFIG")})
+        floor = S.median_of(S.FLOOR, env, args.runs)
+        bare = S.median_of(S.PASS, env, args.runs)
+        notation = S.notation_cmd()
+        print(f"floor: python -c 'from cryptography import x509; ...' {floor * 1000:.1f} ms; "
+              f"python -c pass {bare * 1000:.1f} ms (median of {args.runs})")  # fmt: skip
+        for label, argv in (("notation --help", [*notation, "--help"]), ("notation version", [*notation, "version"])):
+            t = S.median_of(argv, env, args.runs)
+            print(f"  {label:58s} {t * 1000:8.1f} ms  {t / bare:5.2f}x python -c pass")
+        if args.registry in ("ours", "both"):
+            with S.our_registry(base / "ours") as host:
+                bench_registry("ours (referrers API)", host, base, env, args, floor)
+        if args.registry in ("docker", "both"):
+            with S.docker_registry(base / "docker-registry") as dhost:
+                if dhost is None:
+                    print(f"registry: docker-registry not installed ({S.DOCKER_REGISTRY}); skipped")
+                else:
+                    bench_registry("Debian docker-registry (tag schema)", dhost, base, env, args, floor)
 
 
 if __name__ == "__main__":

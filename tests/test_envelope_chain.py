@@ -396,3 +396,18 @@ def test_non_positive_serials_as_go_1_23_parses_them(loader: str) -> None:
         assert main(["version"]) == 0
         assert zero.serial_number == 0
         assert len(seen) == 1
+
+
+def test_cert_memo_keeps_failing_closed_after_a_good_chain() -> None:
+    """Issue 15 memoizes certificate signature checks by the exact bytes: a good chain checked (twice, so the memo
+    answers) leaves an impostor intermediate -- same names, another key -- and a leaf it signed refused."""
+    root, inter, leaf = pki.chain3()
+    validate_signing_chain(leaf.chain)
+    validate_signing_chain(leaf.chain)
+    impostor = pki.issue("Test Intermediate", key=pki.new_key("ec256", cached=False), ca=True, path_length=0,
+                         issuer_name=inter.cert.issuer)  # fmt: skip  # self-signed, claims the root as issuer
+    forged = pki.issue("leaf", issuer=impostor)
+    with pytest.raises(CertificateError):
+        validate_signing_chain([forged.cert, impostor.cert, root.cert])
+    with pytest.raises(CertificateError):
+        validate_signing_chain([forged.cert, inter.cert, root.cert])  # signed by another key than inter's

@@ -48,9 +48,23 @@ def subject_dn(cert: x509.Certificate) -> str:
     """The subject as Go's pkix.Name.String() prints it (RFC 4514 order and escaping).
 
     Cached by subject: the chain rules name certificates in their messages, and verifying many signatures of one
-    signer would otherwise render the same names again and again.
+    signer would otherwise render the same names again and again. Keyed by the raw subject bytes, so that the
+    ``Name`` object is not even built for a certificate seen before.
     """
-    return _name_string(cert.subject)
+    try:
+        raw = _raw_names(cert)[1]
+    except _LinkError:
+        return _name_string(cert.subject)
+    found = _SUBJECT_STRINGS.get(raw)
+    if found is None:
+        found = _name_string(cert.subject)
+        if len(_SUBJECT_STRINGS) >= _MEMO_LIMIT:
+            _SUBJECT_STRINGS.clear()
+        _SUBJECT_STRINGS[raw] = found
+    return found
+
+
+_SUBJECT_STRINGS: dict[bytes, str] = {}
 
 
 @functools.lru_cache(maxsize=512)
@@ -85,12 +99,29 @@ def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
+_MEMO_LIMIT = 4096
+_RAW_NAMES: dict[bytes, tuple[bytes, bytes]] = {}
+_GOOD_SIGNATURES: set[tuple[bytes, bytes]] = set()
+"""Memos of pure functions of certificate bytes (issue 15): a verifier that sees the same signing chain on every
+image checks each certificate signature once per process, not once per image. Keyed by the exact bytes (the TBS
+certificate; the child's whole DER with the issuer's SubjectPublicKeyInfo), holding only successes, bounded
+(cleared when full). Validity periods and every other time-dependent check are never memoized."""
+
+
 def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes]:
     """(raw issuer, raw subject) straight from the TBSCertificate bytes."""
+    tbs = cert.tbs_certificate_bytes
+    found = _RAW_NAMES.get(tbs)
+    if found is not None:
+        return found
     try:
-        return _raw_names_unchecked(cert.tbs_certificate_bytes)
+        names = _raw_names_unchecked(tbs)
     except (ValueError, IndexError) as exc:
         raise _LinkError(f"x509: malformed certificate: {exc}") from exc
+    if len(_RAW_NAMES) >= _MEMO_LIMIT:
+        _RAW_NAMES.clear()
+    _RAW_NAMES[tbs] = names
+    return names
 
 
 def _raw_names_unchecked(tbs: bytes) -> tuple[bytes, bytes]:
@@ -110,6 +141,31 @@ def _raw_names_unchecked(tbs: bytes) -> tuple[bytes, bytes]:
 
 def _check_signature(cert: x509.Certificate, issuer_key: object) -> None:
     """Verify ``cert``'s signature with ``issuer_key`` (Go's checkSignature, with its insecure-algorithm refusal)."""
+    key = _signature_memo_key(cert, issuer_key)
+    if key is not None and key in _GOOD_SIGNATURES:
+        return
+    _check_signature_uncached(cert, issuer_key)
+    if key is not None:
+        if len(_GOOD_SIGNATURES) >= _MEMO_LIMIT:
+            _GOOD_SIGNATURES.clear()
+        _GOOD_SIGNATURES.add(key)
+
+
+def _signature_memo_key(cert: x509.Certificate, issuer_key: object) -> tuple[bytes, bytes] | None:
+    """(the DER of ``cert``, the issuer key's SubjectPublicKeyInfo) or None."""
+    from notation._internal.x509.keys import DER
+
+    try:
+        from cryptography.hazmat.primitives._serialization import PublicFormat
+
+        spki = issuer_key.public_bytes(DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined]
+        signed = cert.public_bytes(DER)  # the whole certificate: TBS, outer algorithm and its parameters, signature
+    except Exception:  # an unusual key or algorithm: just check it every time
+        return None
+    return signed, bytes(spki)
+
+
+def _check_signature_uncached(cert: x509.Certificate, issuer_key: object) -> None:
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 

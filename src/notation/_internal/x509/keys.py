@@ -83,6 +83,20 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
     loads it and raises ValueError/TypeError later, from whichever property touches the bad part first, which
     would surface as a crash far from the input. Every certificate read from untrusted bytes goes through here.
     """
+    der = cert.public_bytes(DER)
+    if der in _PARSED_OK:  # the same bytes checked before in this process (a pure function of them)
+        return cert
+    _check_parsed(cert, der)
+    if len(_PARSED_OK) >= 4096:
+        _PARSED_OK.clear()
+    _PARSED_OK.add(der)
+    return cert
+
+
+_PARSED_OK: set[bytes] = set()
+
+
+def _check_parsed(cert: x509.Certificate, der: bytes) -> None:
     import warnings
 
     with _quiet_loading():  # cryptography warns again each time the serial is read
@@ -90,7 +104,7 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
     if negative:  # Go 1.23+ (notation 1.3) refuses these by default; zero it accepts
         raise ValueError("x509: negative serial number")  # Go's own message, kept whole by callers
     try:
-        _check_signature_bit_string(cert.public_bytes(DER))
+        _check_signature_bit_string(der)
         with warnings.catch_warnings():  # e.g. a 7-letter country name: Go accepts it, and stderr stays one line
             warnings.simplefilter("ignore", UserWarning)
             for name in (cert.subject, cert.issuer):
@@ -100,7 +114,6 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
             _ = extension.value
     except Exception as exc:  # ValueError, TypeError, DuplicateExtension, UnsupportedGeneralNameType...: all malformed
         raise ValueError(f"malformed certificate: {exc}") from exc
-    return cert
 
 
 @contextlib.contextmanager
