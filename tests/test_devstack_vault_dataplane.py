@@ -327,3 +327,19 @@ def test_bad_token_and_unknown_object_through_the_sdk(vault: VaultServer) -> Non
     with pytest.raises(ResourceNotFoundError) as missing:
         good.get_secret("never-set")
     assert "A secret with (name/id) never-set was not found in this key vault." in missing.value.message
+
+
+def test_rotation_policy_rotates_when_due(c: dict[str, Any]) -> None:
+    """A Rotate action with timeAfterCreate takes effect lazily once due (short durations allowed for CI)."""
+    import time
+
+    keys: KeyClient = c["keys"]
+    first = keys.create_ec_key("auto-rot")
+    keys.update_key_rotation_policy("auto-rot", KeyRotationPolicy(
+        lifetime_actions=[KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_after_create="PT1S")],
+    ))
+    time.sleep(2.1)
+    rotated = keys.get_key("auto-rot")
+    assert rotated.properties.version != first.properties.version
+    assert rotated.key.crv == first.key.crv
+    keys.update_key_rotation_policy("auto-rot", KeyRotationPolicy(lifetime_actions=[]))  # stop rotating

@@ -111,6 +111,7 @@ class DataPlane:
         self.vault = store.vault(vault_name)
         self.base = ""
         self._expire_deleted()
+        self._auto_rotate()
 
     def authorize(self, operation: str, object_name: str | None = None) -> None:
         """Access policies or RBAC, per the vault's ``enableRbacAuthorization`` (KVA-02..05)."""
@@ -983,18 +984,10 @@ class DataPlane:
         return Response(200, self._key_bundle(obj, ver_id, ver))
 
     def rotate_key(self, name: str, _version: str | None) -> Response:
-        obj, ver_id, ver = self._obj("keys", name, None)
+        obj, _ver_id, _ver = self._obj("keys", name, None)
         if obj.get("managed"):
             raise ApiError(403, "Forbidden", f"Key {name} is managed by a certificate and cannot be rotated.")
-        current = keys.from_pem(self.store.read_private_key(self.vault_name, obj["name"], ver_id))
-        size, crv = keys.describe(current)
-        private = keys.generate(ver["kty"], size if crv is None else None, crv)
-        policy = obj.get("rotationPolicy") or {}
-        body: dict[str, Any] = {"tags": ver.get("tags") or {}, "attributes": {}}
-        expiry = (policy.get("attributes") or {}).get("expiryTime")
-        if expiry:
-            body["attributes"]["exp"] = now() + _iso_duration_seconds(expiry)
-        return self._store_key(obj["name"], private, ver["kty"], ver["key_ops"], body)
+        return self._rotate(obj)
 
     def _rotation_policy_body(self, obj: dict[str, Any]) -> dict[str, Any]:
         policy = obj.get("rotationPolicy") or {
@@ -1167,6 +1160,42 @@ class DataPlane:
             self._save()
             for collection, record in changed:
                 self._drop_key_files(collection, record)
+
+    def _auto_rotate(self) -> None:
+        """Rotation policies with a ``Rotate`` action take effect when due (checked lazily, on the next request,
+        as the service's background job would have). Durations shorter than the service's 7-day minimum are
+        accepted on purpose, so CI can watch a rotation happen."""
+        ts = now()
+        for obj in list(self._coll("keys").values()):
+            policy = obj.get("rotationPolicy") or {}
+            if obj.get("managed") or not obj.get("order"):
+                continue
+            latest = obj["versions"][obj["order"][-1]]["attributes"]
+            for action in policy.get("lifetimeActions") or []:
+                if str(((action or {}).get("action") or {}).get("type") or "").lower() != "rotate":
+                    continue
+                trigger = (action or {}).get("trigger") or {}
+                due = False
+                if trigger.get("timeAfterCreate"):
+                    after = _iso_duration_seconds(str(trigger["timeAfterCreate"]))
+                    due = ts >= int(latest.get("created") or ts) + after
+                if not due and trigger.get("timeBeforeExpiry") and latest.get("exp"):
+                    due = ts >= int(latest["exp"]) - _iso_duration_seconds(str(trigger["timeBeforeExpiry"]))
+                if due:
+                    self._rotate(obj)
+                    break
+
+    def _rotate(self, obj: dict[str, Any]) -> Response:
+        ver_id = obj["order"][-1]
+        ver = obj["versions"][ver_id]
+        current = keys.from_pem(self.store.read_private_key(self.vault_name, obj["name"], ver_id))
+        size, crv = keys.describe(current)
+        private = keys.generate(ver["kty"], size if crv is None else None, crv)
+        body: dict[str, Any] = {"tags": ver.get("tags") or {}, "attributes": {}}
+        expiry = ((obj.get("rotationPolicy") or {}).get("attributes") or {}).get("expiryTime")
+        if expiry:
+            body["attributes"]["exp"] = now() + _iso_duration_seconds(expiry)
+        return self._store_key(obj["name"], private, ver["kty"], ver["key_ops"], body)
 
     # --- backup / restore ---------------------------------------------------------------------------------
 
