@@ -595,3 +595,36 @@ def test_blob_verbose_logs_as_go(capsys: pytest.CaptureFixture[str], blob: Path)
     code, _, err = run(capsys, "blob", "verify", "-d", "--media-type", "x/y", "-s", str(sig), str(blob))
     assert code == 1 and "level=debug msg=Verify signature of media type application/jose+json\n" in err
     assert "level=info msg=payload derived from the blob: {MediaType:x/y Digest:sha256:" in err
+
+
+def test_blob_sign_refuses_envelope_only_plugin_blob06(
+    capsys: pytest.CaptureFixture[str], blob: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Go signs blobs only with SIGNATURE_GENERATOR.RAW plugins (DISC-14): an envelope generator is refused by name."""
+    plugin = tmp_path / "libexec" / "plugins" / "envgen" / "notation-envgen"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        'get-plugin-metadata) echo \'{"name":"envgen","description":"d","version":"1.0.0","url":"u",'
+        '"supportedContractVersions":["1.0"],"capabilities":["SIGNATURE_GENERATOR.ENVELOPE"]}\';;\n'
+        "*) exit 1;;\n"
+        "esac\n"
+    )
+    plugin.chmod(0o755)
+    monkeypatch.setenv("NOTATION_LIBEXEC", str(tmp_path / "libexec"))
+    assert run(capsys, "blob", "sign", "--plugin", "envgen", "--id", "k", str(blob)) == (
+        1,
+        "",
+        'Error: the plugin "envgen" lacks the signature generator capability required for blob signing\n',
+    )
+    assert not (blob.parent / "release.tar.gz.jws.sig").exists()
+    # a directory as the blob: Go opens it, then fails reading it
+    assert run(capsys, "blob", "sign", "--signature-directory", str(tmp_path), str(blob))[0] == 0
+    sig = tmp_path / "release.tar.gz.jws.sig"
+    code, _, err = run(capsys, "blob", "verify", "-s", str(sig), str(tmp_path))
+    assert (code, err) == (
+        1,
+        "Error: signature verification failed: failed to generate descriptor for given artifact. Error: read "
+        f"{tmp_path}: is a directory\n",
+    )
