@@ -628,3 +628,63 @@ def test_blob_sign_refuses_envelope_only_plugin_blob06(
         "Error: signature verification failed: failed to generate descriptor for given artifact. Error: read "
         f"{tmp_path}: is a directory\n",
     )
+
+
+def test_blob_verify_runs_the_verification_plugin_ver12_ver18(
+    capsys: pytest.CaptureFixture[str], blob: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob signature naming a verification plugin: the plugin process is found and asked (verify-signature),
+    with --plugin-config, and its failure rejects the signature, as for images."""
+    import hashlib
+
+    from notation._internal.envelope.codec import sign_envelope
+    from notation._internal.envelope.local_signer import LocalSigner
+    from notation._internal.envelope.model import HEADER_VERIFICATION_PLUGIN, ExtendedAttribute, SignRequest
+    from notation._internal.envelope.payload import build_payload
+    from notation._internal.oci import mediatypes
+    from notation._internal.oci.descriptor import Descriptor
+    from plugin_support import CAP_TRUSTED_IDENTITY, install_plugin, read_log
+    from support import pki
+
+    root, _, leaf = pki.chain3("ec256", "ec256")
+    root_file = tmp_path / "root.pem"
+    root_file.write_bytes(root.cert_pem())
+    assert run(capsys, "cert", "add", "-t", "ca", "-s", "plug", str(root_file))[0] == 0
+    data = blob.read_bytes()
+    target = Descriptor("application/octet-stream", "sha256:" + hashlib.sha256(data).hexdigest(), len(data))
+    request = SignRequest(
+        payload=build_payload(target, mediatypes.JWS_ENVELOPE),
+        payload_content_type=mediatypes.NOTARY_PAYLOAD,
+        signing_time=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        extended=(ExtendedAttribute(HEADER_VERIFICATION_PLUGIN, "verifier", True),),
+    )
+    sig = tmp_path / "plugged.jws.sig"
+    sig.write_bytes(sign_envelope(mediatypes.JWS_ENVELOPE, request, LocalSigner(leaf.key, leaf.chain)))
+    write_policy(statement("plug", global_policy=True, store="ca:plug"))
+
+    def verify() -> tuple[int, str, str]:
+        return run(capsys, "blob", "verify", "--plugin-config", "k=v", "-s", str(sig), str(blob))
+
+    code, _, err = verify()
+    assert code == 1 and err.startswith(
+        'Error: signature verification failed: error while locating the verification plugin "verifier"'
+    )
+    libexec = tmp_path / "libexec"
+    monkeypatch.setenv("NOTATION_LIBEXEC", str(libexec))
+    log = tmp_path / "plugin-log.jsonl"
+    install_plugin(libexec, "verifier", {"log": str(log)}, capabilities=[CAP_TRUSTED_IDENTITY])
+    assert verify() == (0, f"Successfully verified signature for {blob}\n", "")
+    calls = read_log(log)
+    assert [c["cmd"] for c in calls][-1] == "verify-signature"
+    assert calls[-1]["request"]["pluginConfig"] == {"k": "v"}
+    install_plugin(
+        libexec,
+        "verifier",
+        {
+            "log": str(log),
+            "verify": {"results": {"SIGNATURE_VERIFIER.TRUSTED_IDENTITY": {"success": False, "reason": "not ours"}}},
+        },
+        capabilities=[CAP_TRUSTED_IDENTITY],
+    )
+    code, _, err = verify()
+    assert code == 1 and err.startswith("Error: signature verification failed: ") and "not ours" in err
