@@ -156,21 +156,28 @@ def test_bash_script_completes_in_a_real_bash(capsys: pytest.CaptureFixture[str]
     assert _bash(script, words("notation", "ve")) == ["verify|version|"]
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed (.ci/run installs it)")
-def test_bash_tab_completion_interactive_in_tmux(
-    capsys: pytest.CaptureFixture[str], keys: None, tmp_path: Path
+_SHELLS = {
+    "bash": ("bash --norc --noprofile", ""),
+    "zsh": ("zsh -f", "autoload -U compinit; compinit -u; "),
+}
+
+
+@pytest.mark.parametrize("shell", sorted(_SHELLS))
+def test_tab_completion_interactive_in_tmux(
+    capsys: pytest.CaptureFixture[str], keys: None, tmp_path: Path, shell: str
 ) -> None:
-    """A real interactive bash in tmux: ``notation ve<TAB><TAB>`` lists both commands, ``notation sign --sig<TAB>``
+    """A real interactive shell in tmux: ``notation ve<TAB><TAB>`` lists both commands, ``notation sign --sig<TAB>``
     completes the flag, ``notation sign -k team<TAB>`` the key name from signingkeys.json."""
-    script = tmp_path / "notation.bash"
-    assert main(["completion", "bash", "--no-descriptions"]) == 0
+    if shutil.which("tmux") is None or shutil.which(shell) is None:
+        pytest.skip(f"tmux or {shell} not installed (.ci/run installs both)")
+    command, setup = _SHELLS[shell]
+    script = tmp_path / f"notation.{shell}"
+    assert main(["completion", shell, "--no-descriptions"]) == 0
     script.write_text(capsys.readouterr().out)
-    socket = f"i17-{os.getpid()}"
+    socket = f"i17-{shell}-{os.getpid()}"
     env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "PS1": "$ ", "TERM": "xterm"}
     tmux = ["tmux", "-L", socket]
-    subprocess.run(
-        [*tmux, "new-session", "-d", "-x", "200", "-y", "40", "bash --norc --noprofile"], env=env, check=True
-    )
+    subprocess.run([*tmux, "new-session", "-d", "-x", "200", "-y", "40", command], env=env, check=True)
     try:
 
         def send(*keys_: str) -> None:
@@ -188,7 +195,7 @@ def test_bash_tab_completion_interactive_in_tmux(
                 time.sleep(0.1)
             raise AssertionError(f"{expect!r} not on screen:\n{text}")
 
-        send(f"export NOTATION_CONFIG={dirs.config_dir()}; source {script}; clear", "Enter")
+        send(f"{setup}export NOTATION_CONFIG={dirs.config_dir()}; source {script}; clear", "Enter")
         time.sleep(0.5)
         send("notation ve", "Tab")
         screen("notation ver")  # the common prefix is inserted; then readline lists on a double Tab

@@ -287,7 +287,40 @@ complete -o default -F _notation_complete notation
 
 
 def _zsh(with_descriptions: bool) -> str:
-    return "#compdef notation\nautoload -U +X bashcompinit && bashcompinit\n" + _bash(with_descriptions)
+    request = REQUEST if with_descriptions else REQUEST_NO_DESC
+    return f"""#compdef notation
+# zsh completion for notation: asks "notation {request}" for candidates (cobra's protocol).
+
+_notation() {{
+    local out directive line name desc
+    local -a lines comps
+    out=$("${{words[1]}}" {request} "${{(@)words[2,CURRENT-1]}}" "${{words[CURRENT]}}" 2>/dev/null) || return 1
+    lines=("${{(@f)out}}")
+    directive="${{lines[-1]#:}}"
+    [[ "$directive" == <-> ]] || directive=0
+    lines=("${{(@)lines[1,-2]}}")
+    (( directive & 1 )) && return 1
+    for line in "${{lines[@]}}"; do
+        [[ -z "$line" ]] && continue
+        name="${{line%%$'\t'*}}"
+        desc="${{line#*$'\t'}}"
+        comps+=("${{name//:/\\:}}:$desc")
+    done
+    if (( ${{#comps}} )); then
+        local -a suffix=()
+        (( directive & 2 )) && suffix=(-S '')
+        _describe -t notation notation comps "${{suffix[@]}}"
+    elif (( ! (directive & 4) )); then
+        _files
+    fi
+}}
+
+if [ "$funcstack[1]" = "_notation" ]; then
+    _notation "$@"
+else
+    compdef _notation notation
+fi
+"""
 
 
 def _fish(with_descriptions: bool) -> str:
