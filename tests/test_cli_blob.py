@@ -688,3 +688,17 @@ def test_blob_verify_runs_the_verification_plugin_ver12_ver18(
     )
     code, _, err = verify()
     assert code == 1 and err.startswith("Error: signature verification failed: ") and "not ours" in err
+
+
+def test_blob_envelope_errors_have_go_words(capsys: pytest.CaptureFixture[str], blob: Path, tmp_path: Path) -> None:
+    """No Python decoder text in error lines: JSON syntax errors read as Go's encoding/json."""
+    for content, reason in (
+        (b"", "unexpected end of JSON input"),
+        (b"{", "unexpected end of JSON input"),
+        (b"nope", "invalid character 'n' looking for beginning of value"),
+        (b"\xa0", "invalid UTF-8 in JSON input"),
+    ):
+        sig = tmp_path / "g.jws.sig"
+        sig.write_bytes(content)
+        code, _, err = run(capsys, "blob", "inspect", str(sig))
+        assert (code, err) == (1, f"Error: failed to parse signature: jws envelope is not valid JSON: {reason}\n")

@@ -80,7 +80,7 @@ def test_duplicate_json_members_rejected() -> None:
 
 
 def test_trailing_bytes_rejected() -> None:
-    with pytest.raises(EnvelopeError, match="Extra data"):
+    with pytest.raises(EnvelopeError, match=r"invalid character '\{' after top-level value"):
         _verify(forge.dump(forge.jws(RSA)) + b"{}")
 
 

@@ -39,11 +39,39 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON number {name}")
 
 
+_GO_CONTEXT = (
+    ("Expecting value", "looking for beginning of value"),
+    ("Expecting property name", "looking for beginning of object key string"),
+    ("Expecting ':' delimiter", "after object key"),
+    ("Expecting ',' delimiter", "after object key:value pair"),
+    ("Extra data", "after top-level value"),
+    ("Invalid control character", "in string literal"),
+    ("Invalid \\escape", "in string escape code"),
+)
+
+
+def _go_syntax_error(text: str, exc: json.JSONDecodeError) -> str:
+    """encoding/json's wording for a syntax error (``unexpected end of JSON input``, ``invalid character 'x'
+    looking for beginning of value``...), so no message shows Python's decoder."""
+    rest = text[exc.pos :]
+    if not rest.strip() or exc.msg.startswith("Unterminated string"):
+        return "unexpected end of JSON input"
+    context = next((go for py, go in _GO_CONTEXT if exc.msg.startswith(py)), "looking for beginning of value")
+    ch = rest[1] if exc.msg.startswith("Invalid \\escape") and len(rest) > 1 else rest[0]
+    shown = repr(ch)[1:-1] if ch.isprintable() else f"\\x{ord(ch):02x}"
+    return f"invalid character '{shown}' {context}"
+
+
 def strict_loads(data: bytes | str) -> Any:
-    """Parse JSON rejecting duplicate members, NaN/Infinity and invalid UTF-8 (raises ValueError)."""
+    """Parse JSON rejecting duplicate members, NaN/Infinity and invalid UTF-8 (raises ValueError, Go's words)."""
     if isinstance(data, bytes):
-        data = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("invalid UTF-8 in JSON input") from None
     try:
         return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(_go_syntax_error(data, exc)) from None
     except RecursionError as exc:  # hostile nesting must be a parse error, not a crash
         raise ValueError("JSON nested too deeply") from exc
