@@ -6,10 +6,11 @@ registry host and credentials, CA bundle, Azure credential settings). Running `u
 nothing, so scripts can call it unconditionally.
 
 Stable endpoints: the first `up` takes free ports and remembers them in ``ports.json``; every later `up` reuses
-them (vault, registry, managed identity endpoint), so stored KEY_IDs (``notation key add``), trust-policy
-registry scopes, signatures' references and the env file stay valid across `down` / `up`. ``--new-ports`` (or
-explicit ``--vault-port`` / ``--registry-port``) chooses again. A remembered port that another process took is a
-clear error rather than a silent move. `down` marks the env file stale (sourcing it then warns).
+them (vault, registry, managed identity endpoint, the Azure control plane and its proxy), so stored KEY_IDs
+(``notation key add``), trust-policy registry scopes, signatures' references, az's registered cloud and the env
+file stay valid across `down` / `up`. ``--new-ports`` (or explicit ``--vault-port`` / ``--registry-port``) chooses
+again. A remembered port that another process took is a clear error rather than a silent move. `down` marks the
+env file stale (sourcing it then warns).
 """
 
 from __future__ import annotations
@@ -165,7 +166,10 @@ def _up(args: argparse.Namespace) -> int:
     vault_port = args.vault_port or int(last.get("vault") or 0)
     registry_port = args.registry_port or int(last.get("registry") or 0)
     mi_port = int(last.get("managedIdentity") or 0) if not args.vault_port else 0
-    for label, port in (("vault", vault_port), ("registry", registry_port), ("managed identity", mi_port)):
+    cloud_port = int(last.get("cloud") or 0)
+    proxy_port = int(last.get("proxy") or 0)
+    for label, port in (("vault", vault_port), ("registry", registry_port), ("managed identity", mi_port),
+                        ("Azure control plane", cloud_port), ("Azure proxy", proxy_port)):
         if port and not _port_free(port):
             raise RuntimeError(
                 f"port {port} of the {label} (remembered from the last run) is in use; free it, or run "
@@ -221,23 +225,29 @@ def _up(args: argparse.Namespace) -> int:
     vault_ca = Path(vault_server["caCert"])
     from urllib.parse import urlsplit
 
-    _write_atomic(ports_path, json.dumps({
+    ports = {
         "vault": urlsplit(vault_url).port,
         "registry": urlsplit(registry_url).port,
         "managedIdentity": urlsplit(vault_server["managedIdentityEndpoint"]).port,
-    }, indent=2))
+    }
+    _write_atomic(ports_path, json.dumps({**last, **ports}, indent=2))
     _hosts_entries(state, args.vault_name)
     bundle = ca_bundle(state / "tls", [ca, vault_ca])
     print("Starting the Azure control plane (Entra ID, Resource Manager, Graph) ...", file=sys.stderr)
     try:
         cloud_pid, cloud_line = _start(
             state, "cloud",
-            [*cloud_args.cloud_argv(registry_host, args.acr_name, cert, key), "--ca-bundle", str(bundle)],
+            [*cloud_args.cloud_argv(registry_host, args.acr_name, cert, key), "--ca-bundle", str(bundle),
+             "--port", str(cloud_port), "--proxy-port", str(proxy_port)],
         )
     except Exception:
         _kill(vault_pid)
         _kill(registry_pid)
         raise
+    with contextlib.suppress(OSError, ValueError, KeyError):  # the az cloud registration names these ports too
+        cloud_server = json.loads((state / "cloud" / "server.json").read_text())
+        ports.update(cloud=urlsplit(str(cloud_server["url"])).port, proxy=urlsplit(str(cloud_server["proxy"])).port)
+        _write_atomic(ports_path, json.dumps(ports, indent=2))
     info = {
         "vault": {"pid": vault_pid, "url": vault_url.rstrip("/"), "name": args.vault_name},
         "registry": {"pid": registry_pid, "url": registry_url, "host": registry_host},
