@@ -140,6 +140,11 @@ def test_certificate_policy_update_pending_cancel_delete_issuers_contacts(c: dic
     certs.delete_certificate_operation("pend")
     with pytest.raises(ResourceNotFoundError):
         certs.get_certificate_operation("pend")
+    certs.begin_create_certificate("pend2", CertificatePolicy(issuer_name="Unknown", subject="CN=pend2"))
+    certs.begin_delete_certificate("pend2").result()  # never completed: deleted at once, name free again
+    with pytest.raises(ResourceNotFoundError):
+        certs.get_certificate_operation("pend2")
+    certs.begin_create_certificate("pend2", CertificatePolicy(issuer_name="Unknown", subject="CN=pend2"))
 
     issuer = certs.create_issuer("my-ca", "Test", account_id="acct", password="pw")
     assert issuer.provider == "Test" and issuer.account_id == "acct"

@@ -1076,6 +1076,14 @@ class DataPlane:
         collection = self.collection
         coll = self._coll(collection)
         obj = coll.get(name.lower())
+        if collection == "certificates" and obj is not None and not obj.get("order") and obj.get("operation"):
+            # a certificate that never completed (pending, cancelled): nothing to keep, it goes at once
+            del coll[name.lower()]
+            self._save()
+            self.store.delete_private_keys(self.vault_name, obj["name"])
+            return Response(200, {"id": self._id("certificates", obj["name"]),
+                                  "policy": self._policy_bundle(obj["name"], obj),
+                                  "attributes": self._attrs({"enabled": False})})
         if obj is None or not obj.get("order"):
             raise not_found(_kind(collection), name)
         if obj.get("managed"):
