@@ -9,6 +9,7 @@ start their own.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import requests
 
+import notation
 from admission_support import TLS, client, pod, provider_request, review, serving, tls_material, workload
 from admission_support import Service as AdmissionService
 from extensions_support import import_policy, schema, validate
@@ -423,6 +425,11 @@ def test_cached_pass_never_outlives_the_signature_expiry(world: World) -> None:
         mp.setenv("NOTATION_CONFIG", str(world.config))
         _sign(ref, "--expiry", "2s")
     signed_at = time.monotonic()
+    with notation.Verifier(config_dir=world.config, insecure_registries=[world.registry.address]) as verifier:
+        outcome = verifier.verify(ref)  # the library says how long the pass holds: the signature's expiry
+    assert outcome.valid_until is not None
+    left = (outcome.valid_until - dt.datetime.now(dt.UTC)).total_seconds()
+    assert 0 < left <= 2.5, left
     s = world.session()
     first = post(world, "/validate", review(pod(ref)), s).json()["response"]
     assert first["allowed"] is True
