@@ -34,7 +34,11 @@ PASS = [sys.executable, "-c", "pass"]
 
 
 def notation_cmd() -> list[str]:
-    """The installed console script, as a user runs it."""
+    """The installed console script, as a user runs it (``NOTATION_BENCH_CMD`` overrides it, e.g. to measure an
+    older checkout with ``python -m notation`` and ``PYTHONPATH`` in the same run)."""
+    override = os.environ.get("NOTATION_BENCH_CMD")
+    if override:
+        return override.split()
     script = BIN / "notation"
     return [str(script)] if script.exists() else [sys.executable, "-m", "notation"]
 

@@ -70,6 +70,8 @@ def bench_registry(name: str, host: str, base: Path, env: dict[str, str], args: 
             S.timed([*notation, "verify", *flags, ref], env)
         scaled = (time.perf_counter() - start) * args.count / len(sample)
         S.row(f"{args.count} separate notation verify processes (from {len(sample)})", scaled, floor)
+    if args.no_library:
+        return
     rate = library_rate(refs, host, base / "config", args.runs)
     print(f"  {'library: Verifier.verify in a loop, warm connection':58s} {rate:8.0f} verifications/s")
 
@@ -80,6 +82,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--separate", type=int, default=20)
     parser.add_argument("--registry", choices=("ours", "docker", "both"), default="both")
+    parser.add_argument("--no-library", action="store_true", help="skip the in-process library figure")
     args = parser.parse_args()
 
     with S.notation_home() as (base, env):
