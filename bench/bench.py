@@ -80,11 +80,11 @@ def median_wall(argv: list[str], env: dict[str, str], runs: int = 7) -> float:
 
 
 def cli_figures() -> None:
+    import _support
+
     from support import pki
 
-    notation = [str(ROOT / ".venv" / "bin" / "notation")]
-    if not Path(notation[0]).exists():
-        notation = [sys.executable, "-m", "notation"]
+    notation = _support.notation_cmd()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         env = {**os.environ, "NOTATION_CONFIG": str(base / "config"), "NOTATION_EXPERIMENTAL": "1"}
@@ -107,8 +107,6 @@ def cli_figures() -> None:
             '"signatureVerification":{"level":"strict"},"trustStores":["ca:bench"],"trustedIdentities":["*"]}]}'
         )
         ref = f"{layout}@{desc.digest}"
-        import _support
-
         print("CLI wall time (median of 7 fresh processes, byte-code cache warm):")
         bare = median_wall(_support.PASS, env)
         floor = median_wall(_support.FLOOR, env)
@@ -132,5 +130,6 @@ def cli_figures() -> None:
 
 
 if __name__ == "__main__":
-    library_figures()
+    if "--cli-only" not in sys.argv:
+        library_figures()
     cli_figures()
