@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import sys
 
 from notation._internal.cli.framework import Command, Invocation
 
@@ -12,9 +12,10 @@ def _run(inv: Invocation) -> None:
 
     inv.out("Notation - a tool to sign and verify artifacts.")
     inv.out()
+    # sys.version's first word is what platform.python_version() returns, without importing platform (start-up).
     # Go pads labels so values start at column 14; "Python version:" is longer, so every label is padded to 17.
     inv.out(f"{'Version:':<17}{notation.__version__}")
-    inv.out(f"{'Python version:':<17}{platform.python_version()}")
+    inv.out(f"{'Python version:':<17}{sys.version.split()[0]}")
 
 
 def command() -> Command:
