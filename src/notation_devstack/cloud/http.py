@@ -6,18 +6,16 @@ asks each surface in turn. TLS is set up per connection in its thread (a stalled
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
-import ssl
 import sys
-import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from notation_devstack.serving import BackgroundServer, TlsThreadingHTTPServer, server_tls_context
 
 MAX_BODY = 64 * 1024 * 1024  # a build context upload
 
@@ -73,31 +71,10 @@ class HttpError(Exception):
 Route = Callable[[Request], Response | None]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    ssl_context: ssl.SSLContext | None = None
+class _Server(TlsThreadingHTTPServer):
     routes: list[Route]
     log: Callable[[str], None] | None = None
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        with contextlib.suppress(OSError):
-            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.ssl_context is None:
-            super().finish_request(request, client_address)
-            return
-        request.settimeout(60)
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            tls.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if os.environ.get("NOTATION_DEVSTACK_CLOUD_LOG"):
-            super().handle_error(request, client_address)
+    log_env = "NOTATION_DEVSTACK_CLOUD_LOG"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -163,36 +140,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-class CloudHttpServer:
+class CloudHttpServer(BackgroundServer):
     """``CloudHttpServer(routes, cert, key).start()``; ``url`` is ``https://127.0.0.1:<port>``."""
+
+    thread_name = "cloud-http"
 
     def __init__(self, routes: list[Route], cert: str, key: str, host: str = "127.0.0.1", port: int = 0,
                  log: Callable[[str], None] | None = None) -> None:
-        self._server = _Server((host, port), _Handler)
-        self._server.routes = routes
-        self._server.log = log
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(cert, key)
-        self._server.ssl_context = context
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self) -> CloudHttpServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="cloud-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        server = _Server((host, port), _Handler)
+        server.routes = routes
+        server.log = log
+        server.ssl_context = server_tls_context(cert, key)
+        self._server = server
 
 
 def stderr_log(line: str) -> None:

@@ -14,8 +14,8 @@ import ipaddress
 import select
 import socket
 import socketserver
-import threading
-from typing import Any
+
+from notation_devstack.serving import BackgroundServer
 
 MAX_HEADER = 16 * 1024
 IDLE_TIMEOUT = 120.0
@@ -119,36 +119,12 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class LoopbackProxy:
+class LoopbackProxy(BackgroundServer):
     """``with LoopbackProxy() as p: p.url`` -> ``http://127.0.0.1:<port>``."""
+
+    scheme = "http"
+    thread_name = "loopback-proxy"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, port_443: dict[str, int] | None = None) -> None:
         self._server = _Server((host, port), _Handler)
         self._server.port_443 = dict(port_443 or {})  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> LoopbackProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> LoopbackProxy:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()

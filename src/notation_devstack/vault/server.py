@@ -7,21 +7,20 @@ validation, api-version, vault by ``Host``, authorization, existence, request va
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import ipaddress
 import json
 import os
 import re
-import socket
 import ssl
 import threading
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from notation_devstack.serving import TlsThreadingHTTPServer, server_tls_context
 from notation_devstack.vault import identity
 from notation_devstack.vault.dataplane import DataPlane, Request, Response
 from notation_devstack.vault.errors import ApiError, bad_parameter
@@ -208,34 +207,8 @@ def admin_role_assignments(
     raise ApiError(404, "NotFound", "Unknown admin endpoint.")
 
 
-class _Server(ThreadingHTTPServer):
-    """One thread per connection; TLS is set up inside that thread (``ssl_context``), so a slow or stalled
-    handshake never blocks ``accept`` for every other client, as it would with a TLS-wrapped listening socket."""
-
-    daemon_threads = True
-    ssl_context: ssl.SSLContext | None = None
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed ACK
-        # (~40 ms per response on Linux). Go's net/http sets TCP_NODELAY on every connection too.
-        with contextlib.suppress(OSError):
-            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.ssl_context is None:
-            super().finish_request(request, client_address)
-            return
-        request.settimeout(_Handler.timeout)
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            tls.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if os.environ.get("NOTATION_DEVSTACK_VAULT_LOG"):
-            super().handle_error(request, client_address)
+class _Server(TlsThreadingHTTPServer):
+    log_env = "NOTATION_DEVSTACK_VAULT_LOG"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -459,9 +432,7 @@ class VaultServer:
             self.ca_cert_path, self._cert, self._key = pki.ensure_tls(self.state_dir / "tls", [host])
         handler = type("Handler", (_Handler,), {"core": self.core})
         self._https = _Server((host, port), handler)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(str(self._cert), str(self._key))
+        context = server_tls_context(str(self._cert), str(self._key))
         self._tls_dir = self.state_dir / "tls"
         self._host_contexts: dict[str, ssl.SSLContext] = {}
         self._sni_lock = threading.Lock()
@@ -488,9 +459,7 @@ class VaultServer:
                 from notation_devstack.vault import pki
 
                 cert, key = pki.leaf_for_host(self._tls_dir, name)
-                ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-                ctx.load_cert_chain(str(cert), str(key))
+                ctx = server_tls_context(str(cert), str(key))
                 self._host_contexts[name] = ctx
         if ctx is not None:
             sock.context = ctx
