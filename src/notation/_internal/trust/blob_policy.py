@@ -8,22 +8,21 @@ DISC-T4). Statements are :class:`TrustPolicyStatement` objects, so trust evaluat
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from notation._internal.trust.policy import (
-    TRUST_POLICY_LINK,
-    TrustPolicyParseError,
     TrustPolicyStatement,
     _fields,
     _object,
-    _read_policy_file,
     _str,
     _str_list,
     _type_error,
+    decode_signature_verification,
     load_json_root,
+    read_policy_document,
+    validate_statements,
 )
 from notation._internal.x509.dn import go_quote
 from notation.errors import TrustPolicyError, VerificationError
@@ -60,55 +59,28 @@ class BlobTrustPolicyDocument:
     @classmethod
     def load(cls, config_dir: Path, *, validate: bool = True) -> BlobTrustPolicyDocument:
         """``{CONFIG}/trustpolicy.blob.json`` with notation-go's getDocument messages, then validated."""
-        try:
-            data = _read_policy_file(config_dir / BLOB_POLICY_FILE)
-        except FileNotFoundError:
-            raise TrustPolicyError(
-                f"trust policy is not present. To create a trust policy, see: {TRUST_POLICY_LINK}"
-            ) from None
-        try:
-            doc = _decode(data)
-        except TrustPolicyParseError:
-            raise TrustPolicyError(
-                f"malformed trust policy. To create a trust policy, see: {TRUST_POLICY_LINK}"
-            ) from None
+        _, doc = read_policy_document(config_dir, (BLOB_POLICY_FILE,), _decode)
         return doc.validated() if validate else doc
 
     def validated(self) -> BlobTrustPolicyDocument:
         """Go ``BlobDocument.Validate``: version, statements, then per statement name uniqueness, the shared core
         checks, and at most one (non-skip) global statement. Returns a copy carrying the effective actions."""
-        if not self.version:
-            raise TrustPolicyError("blob trust policy document has empty version, version must be specified")
-        if self.version != "1.0":
-            raise TrustPolicyError(f"blob trust policy document uses unsupported version {go_quote(self.version)}")
-        if not self.statements:
-            raise TrustPolicyError("blob trust policy document can not have zero trust policy statements")
-        names: set[str] = set()
         found_global = False
-        checked: list[BlobTrustPolicyStatement] = []
-        for statement in self.statements:
-            if statement.name in names:
+
+        def check_global(statement: BlobTrustPolicyStatement) -> None:
+            nonlocal found_global
+            if not statement.global_policy:
+                return
+            if found_global:
                 raise TrustPolicyError(
-                    f"multiple blob trust policy statements use the same name {go_quote(statement.name)}, "
-                    "statement names must be unique"
+                    "multiple blob trust policy statements have globalPolicy set to true. Only one trust policy "
+                    "statement can be marked as global policy"
                 )
-            try:
-                actions = statement._validate_core()
-            except TrustPolicyError as exc:
-                raise TrustPolicyError(f"blob trust policy: {exc}") from None
-            if statement.global_policy:
-                if found_global:
-                    raise TrustPolicyError(
-                        "multiple blob trust policy statements have globalPolicy set to true. Only one trust policy "
-                        "statement can be marked as global policy"
-                    )
-                if statement.level == "skip":  # TP-16 / DISC-T4: enforced here, unlike Go 2.0
-                    raise TrustPolicyError(
-                        "global blob trust policy statement cannot have verification level set to skip"
-                    )
-                found_global = True
-            names.add(statement.name)
-            checked.append(dataclasses.replace(statement, actions=actions))
+            if statement.level == "skip":  # TP-16 / DISC-T4: enforced here, unlike Go 2.0
+                raise TrustPolicyError("global blob trust policy statement cannot have verification level set to skip")
+            found_global = True
+
+        checked = validate_statements(self.version, self.statements, "blob trust policy", check_global)
         return BlobTrustPolicyDocument(version=self.version, statements=tuple(checked))
 
     def statement_named(self, name: str) -> BlobTrustPolicyStatement:
@@ -176,22 +148,11 @@ def _decode_statement(raw: object) -> BlobTrustPolicyStatement:
     where = "BlobTrustPolicy.trustPolicies"
     members = _object(raw, where, "trustpolicy.BlobTrustPolicy")
     f = _fields(members, ("name", "signatureVerification", "trustStores", "trustedIdentities", "globalPolicy"))
-    sv = _fields(
-        _object(f.get("signatureVerification"), f"{where}.signatureVerification", "trustpolicy.SignatureVerification"),
-        ("level", "override", "verifyTimestamp"),
-    )
-    override_members = _object(
-        sv.get("override"),
-        f"{where}.signatureVerification.override",
-        "map[trustpolicy.ValidationType]trustpolicy.ValidationAction",
-    )
-    override: dict[str, str] = {}
-    for key, value in override_members:  # a map: a repeated key keeps its last value
-        override[key] = _str(value, f"{where}.signatureVerification.override")
+    sv, override = decode_signature_verification(f, where)
     return BlobTrustPolicyStatement(
         name=_str(f.get("name"), f"{where}.name"),
         level=_str(sv.get("level"), f"{where}.signatureVerification.level"),
-        override=tuple(override.items()),
+        override=override,
         verify_timestamp_raw=_str(sv.get("verifyTimestamp"), f"{where}.signatureVerification.verifyTimestamp"),
         trust_store_values=_str_list(f.get("trustStores"), f"{where}.trustStores"),
         trusted_identities=_str_list(f.get("trustedIdentities"), f"{where}.trustedIdentities"),

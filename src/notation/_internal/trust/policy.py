@@ -6,15 +6,16 @@ exactly the documents Go refuses, with the same words.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from notation._internal.x509.dn import (
     WILDCARD,
@@ -294,49 +295,14 @@ class TrustPolicyDocument:
     @classmethod
     def load_with_bytes(cls, config_dir: Path) -> tuple[TrustPolicyDocument, bytes]:
         """As :meth:`load`, also returning the document's bytes (a long-lived verifier fingerprints them)."""
-        path = config_dir / POLICY_FILE_OCI
-        try:
-            data = _read_policy_file(path)
-        except FileNotFoundError:
-            path = config_dir / POLICY_FILE
-            try:
-                data = _read_policy_file(path)
-            except FileNotFoundError:
-                raise TrustPolicyError(
-                    f"trust policy is not present. To create a trust policy, see: {TRUST_POLICY_LINK}"
-                ) from None
-        try:
-            doc = _decode(data)
-        except TrustPolicyParseError:
-            raise TrustPolicyError(
-                f"malformed trust policy. To create a trust policy, see: {TRUST_POLICY_LINK}"
-            ) from None
+        data, doc = read_policy_document(config_dir, (POLICY_FILE_OCI, POLICY_FILE), _decode)
         return doc.validated(), data
 
     # -- validation (§2.4) -------------------------------------------------------------------------------------------
 
     def validated(self) -> TrustPolicyDocument:
         """Return a copy whose statements carry their effective actions; raise TrustPolicyError on the first problem."""
-        if not self.version:
-            raise TrustPolicyError("trust policy document has empty version, version must be specified")
-        if self.version != "1.0":
-            raise TrustPolicyError(f"trust policy document uses unsupported version {go_quote(self.version)}")
-        if not self.statements:
-            raise TrustPolicyError("trust policy document can not have zero trust policy statements")
-        names: set[str] = set()
-        checked: list[TrustPolicyStatement] = []
-        for statement in self.statements:
-            if statement.name in names:
-                raise TrustPolicyError(
-                    f"multiple trust policy statements use the same name {go_quote(statement.name)}, statement names "
-                    "must be unique"
-                )
-            try:
-                actions = statement._validate_core()
-            except TrustPolicyError as exc:
-                raise TrustPolicyError(f"trust policy: {exc}") from None
-            names.add(statement.name)
-            checked.append(_with_actions(statement, actions))
+        checked = validate_statements(self.version, self.statements, "trust policy")
         self._validate_scopes()
         return TrustPolicyDocument(version=self.version, statements=tuple(checked))
 
@@ -409,19 +375,60 @@ class TrustPolicyDocument:
         ]
 
 
-def _with_actions(
-    statement: TrustPolicyStatement, actions: dict[ValidationType, ValidationAction]
-) -> TrustPolicyStatement:
-    return TrustPolicyStatement(
-        name=statement.name,
-        registry_scopes=statement.registry_scopes,
-        level=statement.level,
-        override=statement.override,
-        verify_timestamp_raw=statement.verify_timestamp_raw,
-        trust_store_values=statement.trust_store_values,
-        trusted_identities=statement.trusted_identities,
-        actions=actions,
-    )
+_St = TypeVar("_St", bound=TrustPolicyStatement)
+_D = TypeVar("_D")
+
+
+def validate_statements(
+    version: str,
+    statements: Sequence[_St],
+    kind: str,
+    check: Callable[[_St], None] | None = None,
+) -> list[_St]:
+    """The document checks the OCI and the blob policy share (Go ``validateDocument``/``BlobDocument.Validate``):
+    version, at least one statement, unique names and each statement's core checks, in Go's order. ``kind`` is
+    ``trust policy`` or ``blob trust policy`` (the words of every message); ``check`` runs after a statement's core
+    checks (the blob policy's global-statement rules). Returns copies carrying the effective actions."""
+    if not version:
+        raise TrustPolicyError(f"{kind} document has empty version, version must be specified")
+    if version != "1.0":
+        raise TrustPolicyError(f"{kind} document uses unsupported version {go_quote(version)}")
+    if not statements:
+        raise TrustPolicyError(f"{kind} document can not have zero trust policy statements")
+    names: set[str] = set()
+    checked: list[_St] = []
+    for statement in statements:
+        if statement.name in names:
+            raise TrustPolicyError(
+                f"multiple {kind} statements use the same name {go_quote(statement.name)}, statement names "
+                "must be unique"
+            )
+        try:
+            actions = statement._validate_core()
+        except TrustPolicyError as exc:
+            raise TrustPolicyError(f"{kind}: {exc}") from None
+        if check is not None:
+            check(statement)
+        names.add(statement.name)
+        checked.append(dataclasses.replace(statement, actions=actions))
+    return checked
+
+
+def read_policy_document(config_dir: Path, names: Sequence[str], decode: Callable[[bytes], _D]) -> tuple[bytes, _D]:
+    """The first of ``names`` present in ``config_dir``, decoded, with notation-go's getDocument messages (shared by
+    the OCI and the blob trust policy)."""
+    for name in names:
+        try:
+            data = _read_policy_file(config_dir / name)
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise TrustPolicyError(f"trust policy is not present. To create a trust policy, see: {TRUST_POLICY_LINK}")
+    try:
+        return data, decode(data)
+    except TrustPolicyParseError:
+        raise TrustPolicyError(f"malformed trust policy. To create a trust policy, see: {TRUST_POLICY_LINK}") from None
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -557,6 +564,22 @@ def _decode_statement(raw: object) -> TrustPolicyStatement:
     where = "OCITrustPolicy.trustPolicies"
     members = _object(raw, where, "trustpolicy.OCITrustPolicy")
     f = _fields(members, ("name", "signatureVerification", "trustStores", "trustedIdentities", "registryScopes"))
+    sv, override = decode_signature_verification(f, where)
+    return TrustPolicyStatement(
+        name=_str(f.get("name"), f"{where}.name"),
+        registry_scopes=_str_list(f.get("registryScopes"), f"{where}.registryScopes"),
+        level=_str(sv.get("level"), f"{where}.signatureVerification.level"),
+        override=override,
+        verify_timestamp_raw=_str(sv.get("verifyTimestamp"), f"{where}.signatureVerification.verifyTimestamp"),
+        trust_store_values=_str_list(f.get("trustStores"), f"{where}.trustStores"),
+        trusted_identities=_str_list(f.get("trustedIdentities"), f"{where}.trustedIdentities"),
+    )
+
+
+def decode_signature_verification(f: dict[str, Any], where: str) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """A statement's ``signatureVerification`` members and its decoded ``override`` (shared by the OCI and the blob
+    trust policy). Go decodes ``override`` into a map: a repeated key keeps its last value, in the position of its
+    first."""
     sv = _fields(
         _object(f.get("signatureVerification"), f"{where}.signatureVerification", "trustpolicy.SignatureVerification"),
         ("level", "override", "verifyTimestamp"),
@@ -566,16 +589,7 @@ def _decode_statement(raw: object) -> TrustPolicyStatement:
         f"{where}.signatureVerification.override",
         "map[trustpolicy.ValidationType]trustpolicy.ValidationAction",
     )
-    # Go decodes `override` into a map: a repeated key keeps its last value, in the position of its first.
     override: dict[str, str] = {}
     for key, value in override_members:
         override[key] = _str(value, f"{where}.signatureVerification.override")
-    return TrustPolicyStatement(
-        name=_str(f.get("name"), f"{where}.name"),
-        registry_scopes=_str_list(f.get("registryScopes"), f"{where}.registryScopes"),
-        level=_str(sv.get("level"), f"{where}.signatureVerification.level"),
-        override=tuple(override.items()),
-        verify_timestamp_raw=_str(sv.get("verifyTimestamp"), f"{where}.signatureVerification.verifyTimestamp"),
-        trust_store_values=_str_list(f.get("trustStores"), f"{where}.trustStores"),
-        trusted_identities=_str_list(f.get("trustedIdentities"), f"{where}.trustedIdentities"),
-    )
+    return sv, tuple(override.items())
