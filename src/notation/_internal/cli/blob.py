@@ -426,7 +426,13 @@ def render_blob_tree(path: str, media_type: str, sig: Any) -> str:
 
 def signature_tree_node(name: str, media_type: str, sig: Any) -> Any:
     """One signature as Go main's tree shows it (``newSignatureNode``), for blob and OCI inspect."""
-    from notation._internal.cli.inspect import ansic
+    from notation._internal.cli.inspect import (
+        add_certificates,
+        add_signed_artifact,
+        add_timestamp,
+        add_user_attributes,
+        ansic,
+    )
     from notation._internal.cli.output import Node
 
     root = Node(name)
@@ -440,54 +446,23 @@ def signature_tree_node(name: str, media_type: str, sig: Any) -> Any:
         signed.add_kv("expiry", ansic(sig.expiry))
     for key, value in sig.extended_attributes:
         signed.add_kv(key, value)
-    user = root.add("user defined attributes")
-    for key in sorted(sig.user_defined_attributes):
-        user.add_kv(key, sig.user_defined_attributes[key])
-    if not sig.user_defined_attributes:
-        user.add("(empty)")
+    add_user_attributes(root, sig)
     unsigned = root.add("unsigned attributes")
     if sig.signing_agent:
         unsigned.add_kv("signing agent", sig.signing_agent)
-    if sig.timestamp is not None:
-        ts_node = unsigned.add("timestamp signature")
-        if sig.timestamp.error is not None:
-            ts_node.add_kv("error", sig.timestamp.error)
-        else:
-            ts_node.add_kv("timestamp", f"[{ansic(sig.timestamp.lower)}, {ansic(sig.timestamp.upper)}]")
-            _tree_certificates(ts_node, sig.timestamp.certificates)
-    _tree_certificates(root, sig.certificates)
-    artifact = root.add("signed artifact")
-    artifact.add_kv("media type", sig.signed_artifact.media_type)
-    artifact.add_kv("digest", sig.signed_artifact.digest)
-    artifact.add_kv("size", sig.signed_artifact.size)
+    add_timestamp(unsigned, sig)
+    add_certificates(root, sig.certificates)
+    add_signed_artifact(root, sig)
     return root
-
-
-def _tree_certificates(node: Any, certs: Any) -> None:
-    from notation._internal.cli.inspect import ansic
-
-    group = node.add("certificates")
-    for cert in certs:
-        cert_node = group.add_kv("SHA256 fingerprint", cert.sha256_fingerprint)
-        cert_node.add_kv("issued to", cert.issued_to)
-        cert_node.add_kv("issued by", cert.issued_by)
-        cert_node.add_kv("expiry", ansic(cert.expiry))
 
 
 def blob_inspect_json(media_type: str, sig: Any) -> dict[str, Any]:
     """Go main's JSON ``signature`` struct (no digest for a blob signature; map members sorted)."""
 
+    from notation._internal.cli.inspect import json_certificates, json_signed_artifact
+
     def certs(items: Any) -> list[dict[str, str]] | None:
-        out = [
-            {
-                "SHA256Fingerprint": c.sha256_fingerprint,
-                "issuedTo": c.issued_to,
-                "issuedBy": c.issued_by,
-                "expiry": rfc3339_nano(c.expiry),
-            }
-            for c in items
-        ]
-        return out or None
+        return json_certificates(items, rfc3339_nano) or None
 
     signed: dict[str, Any] = {
         "contentType": sig.content_type,
@@ -519,11 +494,7 @@ def blob_inspect_json(media_type: str, sig: Any) -> dict[str, Any]:
         "userDefinedAttributes": dict(sorted(user.items())) if user else None,
         "unsignedAttributes": dict(sorted(unsigned.items())),
         "certificates": certs(sig.certificates),
-        "signedArtifact": {
-            "mediaType": sig.signed_artifact.media_type,
-            "digest": sig.signed_artifact.digest,
-            "size": sig.signed_artifact.size,
-        },
+        "signedArtifact": json_signed_artifact(sig),
     }
 
 

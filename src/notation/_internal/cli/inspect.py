@@ -66,13 +66,44 @@ def _signed_attributes(sig: SignatureSummary, fmt: Any) -> list[tuple[str, str]]
     return pairs
 
 
-def _add_certificates(node: Node, name: str, certs: tuple[CertificateSummary, ...]) -> None:
-    group = node.add(name)
+def add_certificates(node: Node, certs: tuple[CertificateSummary, ...]) -> None:
+    """A ``certificates`` node (shared by the text and tree forms of OCI and blob inspect)."""
+    group = node.add("certificates")
     for cert in certs:
         cert_node = group.add_kv("SHA256 fingerprint", cert.sha256_fingerprint)
         cert_node.add_kv("issued to", cert.issued_to)
         cert_node.add_kv("issued by", cert.issued_by)
         cert_node.add_kv("expiry", ansic(cert.expiry))
+
+
+def add_user_attributes(node: Node, sig: SignatureSummary) -> None:
+    """The ``user defined attributes`` node, sorted, ``(empty)`` when there are none (OCI and blob inspect)."""
+    user = node.add("user defined attributes")
+    for key in sorted(sig.user_defined_attributes):
+        user.add_kv(key, sig.user_defined_attributes[key])
+    if not sig.user_defined_attributes:
+        user.add("(empty)")
+
+
+def add_timestamp(unsigned: Node, sig: SignatureSummary) -> None:
+    """The ``timestamp signature`` node under the unsigned attributes, if the signature has a countersignature."""
+    if sig.timestamp is None:
+        return
+    ts_node = unsigned.add("timestamp signature")
+    if sig.timestamp.error is not None:
+        ts_node.add_kv("error", sig.timestamp.error)
+    else:
+        assert sig.timestamp.lower is not None and sig.timestamp.upper is not None
+        ts_node.add_kv("timestamp", f"[{ansic(sig.timestamp.lower)}, {ansic(sig.timestamp.upper)}]")
+        add_certificates(ts_node, sig.timestamp.certificates)
+
+
+def add_signed_artifact(node: Node, sig: SignatureSummary) -> None:
+    """The ``signed artifact`` node (OCI and blob inspect)."""
+    artifact = node.add("signed artifact")
+    artifact.add_kv("media type", sig.signed_artifact.media_type)
+    artifact.add_kv("digest", sig.signed_artifact.digest)
+    artifact.add_kv("size", sig.signed_artifact.size)
 
 
 def render_text(result: InspectResult) -> str:
@@ -89,40 +120,36 @@ def render_text(result: InspectResult) -> str:
         signed = node.add("signed attributes")
         for key, value in _signed_attributes(sig, ansic):
             signed.add_kv(key, value)
-        user = node.add("user defined attributes")
-        for key in sorted(sig.user_defined_attributes):
-            user.add_kv(key, sig.user_defined_attributes[key])
-        if not sig.user_defined_attributes:
-            user.add("(empty)")
+        add_user_attributes(node, sig)
         unsigned = node.add("unsigned attributes")
         if sig.signing_agent:
             unsigned.add_kv("signingAgent", sig.signing_agent)
-        if sig.timestamp is not None:
-            ts_node = unsigned.add("timestamp signature")
-            if sig.timestamp.error is not None:
-                ts_node.add_kv("error", sig.timestamp.error)
-            else:
-                assert sig.timestamp.lower is not None and sig.timestamp.upper is not None
-                ts_node.add_kv("timestamp", f"[{ansic(sig.timestamp.lower)}, {ansic(sig.timestamp.upper)}]")
-                _add_certificates(ts_node, "certificates", sig.timestamp.certificates)
-        _add_certificates(node, "certificates", sig.certificates)
-        artifact = node.add("signed artifact")
-        artifact.add_kv("media type", sig.signed_artifact.media_type)
-        artifact.add_kv("digest", sig.signed_artifact.digest)
-        artifact.add_kv("size", sig.signed_artifact.size)
+        add_timestamp(unsigned, sig)
+        add_certificates(node, sig.certificates)
+        add_signed_artifact(node, sig)
     return "Inspecting all signatures for signed artifact\n" + root.render()
 
 
-def _json_certificates(certs: tuple[CertificateSummary, ...]) -> list[dict[str, str]]:
+def json_certificates(certs: tuple[CertificateSummary, ...], fmt: Any = rfc3339) -> list[dict[str, str]]:
+    """Go's certificate JSON members; ``fmt`` formats the expiry (RFC 3339 for OCI, RFC 3339 nano for blob)."""
     return [
         {
             "SHA256Fingerprint": c.sha256_fingerprint,
             "issuedTo": c.issued_to,
             "issuedBy": c.issued_by,
-            "expiry": rfc3339(c.expiry),
+            "expiry": fmt(c.expiry),
         }
         for c in certs
     ]
+
+
+def json_signed_artifact(sig: SignatureSummary) -> dict[str, Any]:
+    """Go's ``signedArtifact`` JSON member (OCI and blob inspect)."""
+    return {
+        "mediaType": sig.signed_artifact.media_type,
+        "digest": sig.signed_artifact.digest,
+        "size": sig.signed_artifact.size,
+    }
 
 
 def to_json(result: InspectResult) -> dict[str, Any]:
@@ -139,7 +166,7 @@ def to_json(result: InspectResult) -> dict[str, Any]:
                 assert sig.timestamp.lower is not None and sig.timestamp.upper is not None
                 unsigned["timestampSignature"] = {
                     "timestamp": f"[{rfc3339(sig.timestamp.lower)}, {rfc3339(sig.timestamp.upper)}]",
-                    "certificates": _json_certificates(sig.timestamp.certificates),
+                    "certificates": json_certificates(sig.timestamp.certificates),
                 }
         user = sig.user_defined_attributes
         signatures.append(
@@ -150,12 +177,8 @@ def to_json(result: InspectResult) -> dict[str, Any]:
                 "signedAttributes": dict(sorted(_signed_attributes(sig, rfc3339))),
                 "userDefinedAttributes": dict(sorted(user.items())) if user else None,
                 "unsignedAttributes": dict(sorted(unsigned.items())),
-                "certificates": _json_certificates(sig.certificates),
-                "signedArtifact": {
-                    "mediaType": sig.signed_artifact.media_type,
-                    "digest": sig.signed_artifact.digest,
-                    "size": sig.signed_artifact.size,
-                },
+                "certificates": json_certificates(sig.certificates),
+                "signedArtifact": json_signed_artifact(sig),
             }
         )
     return {"mediaType": result.media_type, "Signatures": signatures}
