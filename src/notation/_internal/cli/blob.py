@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from notation._internal.cli.common import debug_flags, parse_flag_map, setup_logging
-from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, os_message, read_input_file
 from notation._internal.log import logger as log
 
 _SIGN_LONG = """Produce a detached signature for a given blob.
@@ -87,12 +87,6 @@ def go_pretty_json(obj: Any) -> str:
     return text + "\n"
 
 
-def _os_message(exc: OSError, op: str = "open") -> str:
-    """Go's *fs.PathError text: ``open <path>: no such file or directory``."""
-    reason = (exc.strerror or str(exc)).lower()
-    return f"{op} {exc.filename}: {reason}" if exc.filename is not None else reason
-
-
 class _Directory(io.RawIOBase):
     """What Go's os.Open gives for a directory: opening works, reading fails (``read <path>: is a directory``)."""
 
@@ -115,7 +109,7 @@ def _open_blob(path: str) -> Any:
     except IsADirectoryError:
         return _Directory(path)
     except OSError as exc:
-        raise CommandError(_os_message(exc)) from None
+        raise CommandError(os_message(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -188,7 +182,7 @@ def _sign_run(inv: Invocation) -> None:
                 timestamper=timestamper,
             )
         except OSError as exc:
-            raise CommandError(_os_message(exc, "read")) from None
+            raise CommandError(os_message(exc, "read")) from None
     signature_path = os.path.normpath(os.path.join(directory, f"{os.path.basename(blob_path)}.{fmt}.sig"))
     log.info("Writing signature to file %s", signature_path)
     if not inv.flag_bool("force"):
@@ -203,7 +197,7 @@ def _sign_run(inv: Invocation) -> None:
     try:
         atomic_write(Path(signature_path), result.envelope)
     except OSError as exc:
-        raise CommandError(f"failed to write signature to file: {_os_message(exc)}") from None
+        raise CommandError(f"failed to write signature to file: {os_message(exc)}") from None
     inv.out(f"Successfully signed {blob_path}")
     inv.out(f"Signature file written to {signature_path}")
 
@@ -294,16 +288,9 @@ def _verify_pre_run(values: dict[str, object], changed: set[str]) -> None:
 def _read_signature_file(path: str) -> bytes:
     from notation._internal.workflows.blob import MAX_SIGNATURE_FILE_SIZE
 
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SIGNATURE_FILE_SIZE + 1)
-    except IsADirectoryError:
-        raise CommandError(f"read {path}: is a directory") from None
-    except OSError as exc:
-        raise CommandError(_os_message(exc)) from None
-    if len(data) > MAX_SIGNATURE_FILE_SIZE:
-        raise CommandError(f"signature file {path} is larger than {MAX_SIGNATURE_FILE_SIZE} bytes")
-    return data
+    return read_input_file(
+        path, MAX_SIGNATURE_FILE_SIZE, "", f"signature file {path} is larger than {MAX_SIGNATURE_FILE_SIZE} bytes"
+    )
 
 
 def _verify_run(inv: Invocation) -> None:
@@ -506,15 +493,12 @@ def _inspect_run(inv: Invocation) -> None:
 
     path = inv.args[0]
     media_type = signature_media_type_for_path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SIGNATURE_FILE_SIZE + 1)
-    except IsADirectoryError:
-        raise CommandError(f"failed to read signature file: read {path}: is a directory") from None
-    except OSError as exc:
-        raise CommandError(f"failed to read signature file: {_os_message(exc)}") from None
-    if len(data) > MAX_SIGNATURE_FILE_SIZE:
-        raise CommandError(f"failed to read signature file: {path} is larger than {MAX_SIGNATURE_FILE_SIZE} bytes")
+    data = read_input_file(
+        path,
+        MAX_SIGNATURE_FILE_SIZE,
+        "failed to read signature file: ",
+        f"failed to read signature file: {path} is larger than {MAX_SIGNATURE_FILE_SIZE} bytes",
+    )
     try:
         info = parse_envelope(media_type, data)
         summary = summarize_signature("", info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, os_message, read_input_file
 
 _IMPORT_HINT = "notation blob policy import <path-to-policy.json>"
 _MAX_POLICY_BYTES = 4 * 1024 * 1024
@@ -13,11 +13,6 @@ _SPEC_LINK = (
     "https://github.com/notaryproject/specifications/blob/8cf800c60b7315a43f0adbcae463d848a353b412/specs/"
     "trust-store-trust-policy.md#trust-policy-for-blobs"
 )
-
-
-def _os_message(exc: OSError, op: str = "open") -> str:
-    reason = (exc.strerror or str(exc)).lower()
-    return f"{op} {exc.filename}: {reason}" if exc.filename is not None else reason
 
 
 def _policy_path() -> Path:
@@ -55,7 +50,7 @@ def _write(inv: Invocation, data: bytes) -> Path | None:
     try:
         atomic_write(path, data)
     except OSError as exc:
-        raise CommandError(f"failed to write blob trust policy configuration: {_os_message(exc)}") from None
+        raise CommandError(f"failed to write blob trust policy configuration: {os_message(exc)}") from None
     return path
 
 
@@ -72,15 +67,12 @@ def _import(inv: Invocation) -> None:
     from notation.errors import NotationError
 
     path = inv.args[0]
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(_MAX_POLICY_BYTES + 1)
-    except IsADirectoryError:
-        raise CommandError(f"failed to read blob trust policy file: read {path}: is a directory") from None
-    except OSError as exc:
-        raise CommandError(f"failed to read blob trust policy file: {_os_message(exc)}") from None
-    if len(data) > _MAX_POLICY_BYTES:
-        raise CommandError(f"failed to read blob trust policy file: {path} is larger than 4 MiB")
+    data = read_input_file(
+        path,
+        _MAX_POLICY_BYTES,
+        "failed to read blob trust policy file: ",
+        f"failed to read blob trust policy file: {path} is larger than 4 MiB",
+    )
     try:
         doc = BlobTrustPolicyDocument.parse(data, validate=False)
     except NotationError as exc:
@@ -114,7 +106,7 @@ def _show(inv: Invocation) -> None:
             f"You can import one using `{_IMPORT_HINT}`"
         ) from None
     except OSError as exc:
-        raise CommandError(f"failed to show trust policy: {_os_message(exc)}") from None
+        raise CommandError(f"failed to show trust policy: {os_message(exc)}") from None
     if len(data) > _MAX_POLICY_BYTES:
         raise CommandError(f"failed to show trust policy: {path} is larger than 4 MiB")
     error: NotationError | None = None

@@ -31,6 +31,28 @@ class CommandError(NotationError):
     """A usage or validation error raised by the CLI layer itself (printed as ``Error: <message>``)."""
 
 
+def os_message(exc: OSError, op: str = "open") -> str:
+    """Go's *fs.PathError text: ``open <path>: no such file or directory``."""
+    reason = (exc.strerror or str(exc)).lower()
+    return f"{op} {exc.filename}: {reason}" if exc.filename is not None else reason
+
+
+def read_input_file(path: str, limit: int, context: str, too_large: str) -> bytes:
+    """A user-named input file read whole but bounded (at most ``limit`` bytes), failing with Go's words: ``read
+    <path>: is a directory`` or the *fs.PathError text, after ``context`` (``failed to read ...: `` or empty);
+    ``too_large`` is the whole message for a larger file."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except IsADirectoryError:
+        raise CommandError(f"{context}read {path}: is a directory") from None
+    except OSError as exc:
+        raise CommandError(f"{context}{os_message(exc)}") from None
+    if len(data) > limit:
+        raise CommandError(too_large)
+    return data
+
+
 class HelpRequested(Exception):
     """Internal signal: print the help of ``command`` and exit 0."""
 

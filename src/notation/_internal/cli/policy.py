@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, read_input_file
 from notation._internal.cli.output import confirm
 
 _IMPORT_USAGE = "notation policy import <path-to-policy.json>"
@@ -63,15 +63,12 @@ def _import(inv: Invocation) -> None:
     from notation.errors import NotationError, TrustPolicyError
 
     path = inv.args[0]
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(4 * 1024 * 1024 + 1)
-    except IsADirectoryError:
-        raise CommandError(f"failed to read trust policy file: read {path}: is a directory") from None
-    except OSError as exc:
-        raise CommandError(f"failed to read trust policy file: {_os_error('open', path, exc)}") from None
-    if len(data) > 4 * 1024 * 1024:
-        raise CommandError(f"failed to read trust policy file: {path} is larger than 4 MiB")
+    data = read_input_file(
+        path,
+        4 * 1024 * 1024,
+        "failed to read trust policy file: ",
+        f"failed to read trust policy file: {path} is larger than 4 MiB",
+    )
     try:
         doc = TrustPolicyDocument.parse(data, validate=False)
     except NotationError as exc:
