@@ -294,7 +294,7 @@ def _read_signature_file(path: str) -> bytes:
 
 
 def _verify_run(inv: Invocation) -> None:
-    from notation._internal.cli.output import table
+    from notation._internal.cli.verify import print_verified
     from notation._internal.config import dirs
     from notation._internal.trust.blob_policy import BlobTrustPolicyDocument
     from notation._internal.trust.store import TrustStore
@@ -329,17 +329,7 @@ def _verify_run(inv: Invocation) -> None:
         inv.warn(warning)
     if warnings:
         inv.out()
-    if outcome.skipped:
-        inv.out(f"Trust policy is configured to skip signature verification for {blob_path}")
-        return
-    inv.out(f"Successfully verified signature for {blob_path}")
-    user_metadata = outcome.verified.user_metadata if outcome.verified is not None else {}
-    if user_metadata:
-        inv.out()
-        inv.out("The artifact was signed with the following user metadata.")
-        inv.out()
-        rows = [["KEY", "VALUE"], *([k, user_metadata[k]] for k in sorted(user_metadata))]
-        inv.stdout.write(table(rows))
+    print_verified(inv, blob_path, outcome)
 
 
 def _verify_command() -> Command:

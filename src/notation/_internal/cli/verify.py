@@ -96,10 +96,17 @@ def _run(inv: Invocation) -> int | None:
         raise report.exception
     outcome = report.outcome
     assert outcome is not None
+    print_verified(inv, outcome.reference, outcome)
+    return None
+
+
+def print_verified(inv: Invocation, name: str, outcome: Any) -> None:
+    """Go's success report (``verify`` and ``blob verify``): the skip notice, or the success line and the signed
+    user metadata as a table."""
     if outcome.skipped:
-        inv.out(f"Trust policy is configured to skip signature verification for {outcome.reference}")
-        return None
-    inv.out(f"Successfully verified signature for {outcome.reference}")
+        inv.out(f"Trust policy is configured to skip signature verification for {name}")
+        return
+    inv.out(f"Successfully verified signature for {name}")
     user_metadata = outcome.verified.user_metadata if outcome.verified is not None else {}
     if user_metadata:
         inv.out()
@@ -107,7 +114,6 @@ def _run(inv: Invocation) -> int | None:
         inv.out()
         rows = [["KEY", "VALUE"], *([k, user_metadata[k]] for k in sorted(user_metadata))]
         inv.stdout.write(table(rows))
-    return None
 
 
 def command() -> Command:
