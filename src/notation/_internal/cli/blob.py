@@ -203,7 +203,7 @@ def _sign_run(inv: Invocation) -> None:
 
 
 def _sign_command() -> Command:
-    from notation._internal.cli.sign import _default_format
+    from notation._internal.cli.sign import signing_flags
 
     return Command(
         "sign [flags] <blob_path>",
@@ -211,51 +211,13 @@ def _sign_command() -> Command:
         long=_SIGN_LONG,
         flags=[
             *debug_flags(),
-            Flag(
-                "key",
-                "string",
-                "signing key name, for a key previously added to notation's key list. This is mutually exclusive "
-                "with the --id and --plugin flags",
-                short="k",
-            ),
-            Flag(
-                "signature-format",
-                "string",
-                'signature envelope format, options: "jws", "cose"',
-                default_factory=_default_format,
-            ),
-            Flag(
-                "id", "string", "key id (required if --plugin is set). This is mutually exclusive with the --key flag"
-            ),
-            Flag(
-                "plugin",
-                "string",
-                "signing plugin name (required if --id is set). This is mutually exclusive with the --key flag",
-            ),
-            Flag(
-                "expiry",
-                "duration",
-                'optional expiry that provides a "best by use" time for the artifact. The duration is specified in '
-                "minutes(m) and/or hours(h). For example: 12h, 30m, 3h20m",
-                short="e",
-            ),
-            Flag(
-                "plugin-config",
-                "stringArray",
-                "{key}={value} pairs that are passed as it is to a plugin, refer plugin's documentation to set "
-                "appropriate values",
-            ),
-            Flag(
-                "user-metadata", "stringArray", "{key}={value} pairs that are added to the signature payload", short="m"
-            ),
+            *signing_flags(),
             Flag("media-type", "string", "media type of the blob", default="application/octet-stream"),
             Flag(
                 "signature-directory",
                 "string",
                 "directory where the signature file is placed (default same directory as the blob)",
             ),
-            Flag("timestamp-url", "string", "RFC 3161 Timestamping Authority (TSA) server URL"),
-            Flag("timestamp-root-cert", "string", "filepath of timestamp authority root certificate"),
             Flag("force", "bool", "override the existing signature file, never prompt"),
         ],
         run=_sign_run,

@@ -213,6 +213,47 @@ def _timestamper(url: str, root_cert: str) -> Any:
     return timestamper
 
 
+def signing_flags() -> list[Flag]:
+    """The signer, envelope, expiry, user metadata and timestamping flags ``sign`` and ``blob sign`` share."""
+    return [
+        Flag(
+            "expiry",
+            "duration",
+            'optional expiry that provides a "best by use" time for the artifact. The duration is specified in '
+            "minutes(m) and/or hours(h). For example: 12h, 30m, 3h20m",
+            short="e",
+        ),
+        Flag("id", "string", "key id (required if --plugin is set). This is mutually exclusive with the --key flag"),
+        Flag(
+            "key",
+            "string",
+            "signing key name, for a key previously added to notation's key list. This is mutually exclusive "
+            "with the --id and --plugin flags",
+            short="k",
+        ),
+        Flag(
+            "plugin",
+            "string",
+            "signing plugin name (required if --id is set). This is mutually exclusive with the --key flag",
+        ),
+        Flag(
+            "plugin-config",
+            "stringArray",
+            "{key}={value} pairs that are passed as it is to a plugin, refer plugin's documentation to set "
+            "appropriate values",
+        ),
+        Flag(
+            "signature-format",
+            "string",
+            'signature envelope format, options: "jws", "cose"',
+            default_factory=_default_format,
+        ),
+        Flag("timestamp-root-cert", "string", "filepath of timestamp authority root certificate"),
+        Flag("timestamp-url", "string", "RFC 3161 Timestamping Authority (TSA) server URL"),
+        Flag("user-metadata", "stringArray", "{key}={value} pairs that are added to the signature payload", short="m"),
+    ]
+
+
 def command() -> Command:
     return Command(
         "sign [flags] <reference>",
@@ -221,47 +262,9 @@ def command() -> Command:
         experimental_examples=_EXPERIMENTAL_EXAMPLES,
         flags=[
             *debug_flags(),
-            Flag(
-                "expiry",
-                "duration",
-                'optional expiry that provides a "best by use" time for the artifact. The duration is specified in '
-                "minutes(m) and/or hours(h). For example: 12h, 30m, 3h20m",
-                short="e",
-            ),
+            *signing_flags(),
             Flag(
                 "force-referrers-tag", "bool", "force to store signatures using the referrers tag schema", default=True
-            ),
-            Flag(
-                "id", "string", "key id (required if --plugin is set). This is mutually exclusive with the --key flag"
-            ),
-            Flag(
-                "key",
-                "string",
-                "signing key name, for a key previously added to notation's key list. This is mutually exclusive "
-                "with the --id and --plugin flags",
-                short="k",
-            ),
-            Flag(
-                "plugin",
-                "string",
-                "signing plugin name (required if --id is set). This is mutually exclusive with the --key flag",
-            ),
-            Flag(
-                "plugin-config",
-                "stringArray",
-                "{key}={value} pairs that are passed as it is to a plugin, refer plugin's documentation to set "
-                "appropriate values",
-            ),
-            Flag(
-                "signature-format",
-                "string",
-                'signature envelope format, options: "jws", "cose"',
-                default_factory=_default_format,
-            ),
-            Flag("timestamp-root-cert", "string", "filepath of timestamp authority root certificate"),
-            Flag("timestamp-url", "string", "RFC 3161 Timestamping Authority (TSA) server URL"),
-            Flag(
-                "user-metadata", "stringArray", "{key}={value} pairs that are added to the signature payload", short="m"
             ),
             *registry_flags(),
             Flag(
