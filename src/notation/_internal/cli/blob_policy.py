@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, os_message, read_input_file
+from notation._internal.cli.framework import (
+    Command,
+    CommandError,
+    Flag,
+    Invocation,
+    no_args,
+    os_message,
+    read_input_file,
+)
 
 _IMPORT_HINT = "notation blob policy import <path-to-policy.json>"
 _MAX_POLICY_BYTES = 4 * 1024 * 1024
@@ -90,6 +98,7 @@ def _show(inv: Invocation) -> None:
     import os
     import stat
 
+    from notation._internal.cli.output import write_document
     from notation._internal.trust.blob_policy import BlobTrustPolicyDocument
     from notation.errors import NotationError
 
@@ -118,13 +127,7 @@ def _show(inv: Invocation) -> None:
             "Existing blob trust policy configuration is invalid, you may update or create a new one via "
             f"`{_IMPORT_HINT}`. See {_SPEC_LINK} for a blob trust policy example."
         )
-    inv.stdout.flush()
-    buffer = getattr(inv.stdout, "buffer", None)
-    if buffer is not None:
-        buffer.write(data)
-        buffer.flush()
-    else:
-        inv.stdout.write(data.decode("utf-8", errors="replace"))
+    write_document(inv.stdout, data)
     if error is not None:  # Go main prints the document, then fails with the reason
         raise CommandError(error.message)
 
@@ -153,12 +156,6 @@ def _init(inv: Invocation) -> None:
     target = _write(inv, text.encode())
     if target is not None:
         inv.out(f"Successfully initialized blob trust policy file to {target}.")
-
-
-def _no_args(args: list[str]) -> None:
-    """cobra.ExactArgs(0)."""
-    if args:
-        raise CommandError(f"accepts 0 arg(s), received {len(args)}")
 
 
 _INIT_LONG = """Initialize blob trust policy configuration.
@@ -202,7 +199,7 @@ def command() -> Command:
         "Example - Save current blob trust policy configuration to a file:\n"
         "  notation blob policy show > my_policy.json\n",
         run=_show,
-        args=_no_args,
+        args=no_args,
     )
     init = Command(
         'init [flags] --name <policy_name> --trust-store "<store_type>:<store_name>" --trusted-identity '
@@ -232,7 +229,7 @@ def command() -> Command:
             Flag("global", "bool", "set the policy as the global policy (default --global=false)"),
         ],
         run=_init,
-        args=_no_args,
+        args=no_args,
     )
     return Command(
         "policy [command]",

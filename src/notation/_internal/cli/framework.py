@@ -53,6 +53,12 @@ def read_input_file(path: str, limit: int, context: str, too_large: str) -> byte
     return data
 
 
+def no_args(args: list[str]) -> None:
+    """cobra.ExactArgs(0) (``policy show``, ``blob policy show|init``)."""
+    if args:
+        raise CommandError(f"accepts 0 arg(s), received {len(args)}")
+
+
 class HelpRequested(Exception):
     """Internal signal: print the help of ``command`` and exit 0."""
 

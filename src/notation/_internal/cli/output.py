@@ -71,3 +71,15 @@ def confirm(prompt: str, stdin: TextIO, stdout: TextIO, *, assume_yes: bool = Fa
         return True
     stdout.write("Operation cancelled.\n")
     return False
+
+
+def write_document(stdout: TextIO, data: bytes) -> None:
+    """A file's bytes to stdout unchanged (``policy show``, ``blob policy show``): through the binary buffer when
+    there is one, else decoded (a test's StringIO)."""
+    stdout.flush()
+    buffer = getattr(stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stdout.write(data.decode("utf-8", errors="replace"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, read_input_file
-from notation._internal.cli.output import confirm
+from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, no_args, read_input_file
+from notation._internal.cli.output import confirm, write_document
 
 _IMPORT_USAGE = "notation policy import <path-to-policy.json>"
 
@@ -16,12 +16,6 @@ def _import_args(args: list[str]) -> None:
             f"requires 1 argument but received {len(args)}.\nUsage: {_IMPORT_USAGE}\n"
             "Please specify a trust policy file location as the argument"
         )
-
-
-def _no_args(args: list[str]) -> None:
-    """cobra.ExactArgs(0) (Go 1.3.2's ``policy show``)."""
-    if args:
-        raise CommandError(f"accepts 0 arg(s), received {len(args)}")
 
 
 def _os_error(op: str, path: str, exc: OSError) -> str:
@@ -151,13 +145,7 @@ def _show(inv: Invocation) -> None:
         inv.err(
             f"Existing trust policy configuration is invalid, you may update or create a new one via `{_IMPORT_USAGE}`"
         )
-    inv.stdout.flush()
-    buffer = getattr(inv.stdout, "buffer", None)
-    if buffer is not None:
-        buffer.write(data)
-        buffer.flush()
-    else:
-        inv.stdout.write(data.decode("utf-8", errors="replace"))
+    write_document(inv.stdout, data)
 
 
 def command() -> Command:
@@ -182,7 +170,7 @@ def command() -> Command:
         "Example - Save current trust policy configuration to a file:\n"
         "  notation policy show > my_policy.json\n",
         run=_show,
-        args=_no_args,
+        args=no_args,
     )
     init = Command(
         "init [flags] --name <policy_name> --trust-store <type:name> --trusted-identity <identity>",
