@@ -20,6 +20,7 @@ from notation._internal.config import dirs
 from notation._internal.oci.layout import write_image
 from plugin_support import CAP_ENVELOPE, CAP_RAW, CAP_REVOCATION, CAP_TRUSTED_IDENTITY, install_plugin
 from support import pki
+from support.policy import import_policy
 
 SECRET = "s3cr3t-Client-Value-42"
 
@@ -141,20 +142,7 @@ def test_verify_debug_shows_verify_signature_exchange_plg60(
     assert main(["sign", "--oci-layout", "--key", "pk", artifact[1]]) == 0
     cert = artifact[3]
     assert main(["cert", "add", "--type", "ca", "--store", "e2e", str(cert)]) == 0
-    policy = {
-        "version": "1.0",
-        "trustPolicies": [
-            {
-                "name": "e2e",
-                "registryScopes": ["*"],
-                "signatureVerification": {"level": "strict"},
-                "trustStores": ["ca:e2e"],
-                "trustedIdentities": ["*"],
-            }
-        ],
-    }
-    (tmp_path / "policy.json").write_text(json.dumps(policy))
-    assert main(["policy", "import", str(tmp_path / "policy.json")]) == 0
+    import_policy(tmp_path)
     capsys.readouterr()
     code, out, err = run(capsys, "verify", "--oci-layout", "--scope", "local/app", "-d", artifact[1])
     assert code == 0 and "Successfully verified" in out, err

@@ -24,6 +24,7 @@ from notation._internal.oci.layout import write_image
 from notation._internal.revocation.cache import reset_warning_for_tests
 from protocol_servers.crl import CRLServer, Revoked, make_crl
 from support import pki
+from support.policy import import_policy
 
 FALLBACK = "OCSP check failed with unknown error and fallback to CRL check for certificate #2 in chain with subject"
 
@@ -70,20 +71,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
         (config / "signingkeys.json").write_text(json.dumps(keys))
         (tmp_path / "root.pem").write_bytes(root.cert_pem())
         assert main(["cert", "add", "--type", "ca", "--store", "e2e", str(tmp_path / "root.pem")]) == 0
-        policy = {
-            "version": "1.0",
-            "trustPolicies": [
-                {
-                    "name": "e2e",
-                    "registryScopes": ["*"],
-                    "signatureVerification": {"level": "strict"},
-                    "trustStores": ["ca:e2e"],
-                    "trustedIdentities": ["*"],
-                }
-            ],
-        }
-        (tmp_path / "policy.json").write_text(json.dumps(policy))
-        assert main(["policy", "import", str(tmp_path / "policy.json")]) == 0
+        import_policy(tmp_path)
         desc = write_image(tmp_path / "app", "v1", {"f": b"x"})
         ref = f"{tmp_path / 'app'}@{desc.digest}"
         assert main(["sign", "--oci-layout", ref]) == 0

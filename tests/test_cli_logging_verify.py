@@ -12,37 +12,18 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from notation._internal.cli.main import main
 from notation._internal.oci.layout import write_image
+from support.policy import import_policy
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def _policy(tmp_path: Path, **statement: Any) -> None:
-    doc = {
-        "version": "1.0",
-        "trustPolicies": [
-            {
-                "name": "e2e",
-                "registryScopes": ["*"],
-                "signatureVerification": {"level": "strict"},
-                "trustStores": ["ca:e2e"],
-                "trustedIdentities": ["*"],
-                **statement,
-            }
-        ],
-    }
-    path = tmp_path / f"policy-{time.monotonic_ns()}.json"
-    path.write_text(json.dumps(doc))
-    assert main(["policy", "import", "--force", str(path)]) == 0
 
 
 @pytest.fixture
@@ -52,7 +33,7 @@ def signed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     path = str(tmp_path / "app")
     desc = write_image(path, "v1", {"hello.txt": b"hello"})
     assert main(["cert", "generate-test", "--default", "e2e"]) == 0
-    _policy(tmp_path)
+    import_policy(tmp_path)
     ref = f"{path}@{desc.digest}"
     assert main(["sign", "--oci-layout", ref]) == 0
     capsys.readouterr()
@@ -105,7 +86,7 @@ def test_verbose_names_the_failed_trusted_identity_cli06(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], signed: tuple[str, str]
 ) -> None:
     ref, _ = signed
-    _policy(tmp_path, trustedIdentities=["x509.subject: CN=someone else,O=Notary,ST=WA,C=US"])
+    import_policy(tmp_path, trustedIdentities=["x509.subject: CN=someone else,O=Notary,ST=WA,C=US"])
     code, _, err = run(capsys, "verify", "--oci-layout", "--scope", "local/app", "-v", ref)
     assert code == 1 and "signature verification failed" in err
     assert (
@@ -120,11 +101,11 @@ def test_verbose_names_the_failed_authenticity_and_logged_failures_cli06(
     ref, _ = signed
     assert main(["cert", "generate-test", "other"]) == 0
     capsys.readouterr()
-    _policy(tmp_path, trustStores=["ca:other"])
+    import_policy(tmp_path, trustStores=["ca:other"])
     code, _, err = run(capsys, "verify", "--oci-layout", "--scope", "local/app", "-v", ref)
     assert code == 1 and "level=error msg=authenticity validation failed. Failure reason: " in err
 
-    _policy(tmp_path, trustStores=["ca:other"], signatureVerification={"level": "audit"})
+    import_policy(tmp_path, trustStores=["ca:other"], signatureVerification={"level": "audit"})
     code, out, err = run(capsys, "verify", "--oci-layout", "--scope", "local/app", "-v", ref)
     assert code == 0 and "Successfully verified" in out
     assert (
@@ -147,7 +128,7 @@ def test_verbose_names_the_failed_expiry_cli06(
     assert (
         code == 1 and "level=error msg=expiry validation failed. Failure reason: digital signature has expired" in err
     )
-    _policy(tmp_path, signatureVerification={"level": "permissive"})
+    import_policy(tmp_path, signatureVerification={"level": "permissive"})
     code, _, err = run(capsys, "verify", "--oci-layout", "--scope", "local/app", "-v", ref)
     assert code == 0
     assert 'level=warning msg=expiry validation failed with validation action set to "logged"' in err
