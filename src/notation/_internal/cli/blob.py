@@ -365,13 +365,7 @@ def render_blob_tree(path: str, media_type: str, sig: Any) -> str:
 
 def signature_tree_node(name: str, media_type: str, sig: Any) -> Any:
     """One signature as Go main's tree shows it (``newSignatureNode``), for blob and OCI inspect."""
-    from notation._internal.cli.inspect import (
-        add_certificates,
-        add_signed_artifact,
-        add_timestamp,
-        add_user_attributes,
-        ansic,
-    )
+    from notation._internal.cli.inspect import add_signature_rest, ansic
     from notation._internal.cli.output import Node
 
     root = Node(name)
@@ -385,13 +379,7 @@ def signature_tree_node(name: str, media_type: str, sig: Any) -> Any:
         signed.add_kv("expiry", ansic(sig.expiry))
     for key, value in sig.extended_attributes:
         signed.add_kv(key, value)
-    add_user_attributes(root, sig)
-    unsigned = root.add("unsigned attributes")
-    if sig.signing_agent:
-        unsigned.add_kv("signing agent", sig.signing_agent)
-    add_timestamp(unsigned, sig)
-    add_certificates(root, sig.certificates)
-    add_signed_artifact(root, sig)
+    add_signature_rest(root, sig, agent_label="signing agent")
     return root
 
 

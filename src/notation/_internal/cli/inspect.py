@@ -106,6 +106,19 @@ def add_signed_artifact(node: Node, sig: SignatureSummary) -> None:
     artifact.add_kv("size", sig.signed_artifact.size)
 
 
+def add_signature_rest(node: Node, sig: SignatureSummary, *, agent_label: str) -> None:
+    """What follows the signed attributes in both tree forms (1.3's text, 2.0's tree of OCI and blob inspect): user
+    defined and unsigned attributes, certificates and the signed artifact. Only the agent's label differs (1.3:
+    ``signingAgent``, 2.0: ``signing agent``)."""
+    add_user_attributes(node, sig)
+    unsigned = node.add("unsigned attributes")
+    if sig.signing_agent:
+        unsigned.add_kv(agent_label, sig.signing_agent)
+    add_timestamp(unsigned, sig)
+    add_certificates(node, sig.certificates)
+    add_signed_artifact(node, sig)
+
+
 def render_text(result: InspectResult) -> str:
     from notation._internal.oci import mediatypes
 
@@ -120,13 +133,7 @@ def render_text(result: InspectResult) -> str:
         signed = node.add("signed attributes")
         for key, value in _signed_attributes(sig, ansic):
             signed.add_kv(key, value)
-        add_user_attributes(node, sig)
-        unsigned = node.add("unsigned attributes")
-        if sig.signing_agent:
-            unsigned.add_kv("signingAgent", sig.signing_agent)
-        add_timestamp(unsigned, sig)
-        add_certificates(node, sig.certificates)
-        add_signed_artifact(node, sig)
+        add_signature_rest(node, sig, agent_label="signingAgent")
     return "Inspecting all signatures for signed artifact\n" + root.render()
 
 
