@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any
 
-from notation._internal.cli.common import debug_flags, parse_flag_map, setup_logging
+from notation._internal.cli.common import debug_flags, parse_flag_map, setup_logging, verification_flags
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation, os_message, read_input_file
 from notation._internal.log import logger as log
 
@@ -302,24 +302,12 @@ def _verify_command() -> Command:
         flags=[
             *debug_flags(),
             Flag("signature", "string", "filepath of the signature to be verified", short="s", required=True),
-            Flag(
-                "plugin-config",
-                "stringArray",
-                "{key}={value} pairs that are passed as it is to a plugin, if the verification is associated with a "
-                "verification plugin, refer plugin documentation to set appropriate values",
-            ),
+            *verification_flags(),
             Flag("media-type", "string", "media type of the blob to verify"),
             Flag(
                 "policy-name",
                 "string",
                 "policy name to verify against. If not provided, the global policy is used if exists",
-            ),
-            Flag(
-                "user-metadata",
-                "stringArray",
-                "user defined {key}={value} pairs that must be present in the signature for successful verification "
-                "if provided",
-                short="m",
             ),
         ],
         run=_verify_run,

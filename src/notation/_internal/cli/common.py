@@ -189,3 +189,22 @@ def stdin_is_tty() -> bool:
         return sys.stdin.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def verification_flags() -> list[Flag]:
+    """The plugin config and required user metadata flags ``verify`` and ``blob verify`` share."""
+    return [
+        Flag(
+            "plugin-config",
+            "stringArray",
+            "{key}={value} pairs that are passed as it is to a plugin, if the verification is associated with a "
+            "verification plugin, refer plugin documentation to set appropriate values",
+        ),
+        Flag(
+            "user-metadata",
+            "stringArray",
+            "user defined {key}={value} pairs that must be present in the signature for successful verification "
+            "if provided",
+            short="m",
+        ),
+    ]

@@ -16,6 +16,7 @@ from notation._internal.cli.common import (
     require_reference,
     setup_logging,
     take_credentials,
+    verification_flags,
 )
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import table
@@ -125,19 +126,7 @@ def command() -> Command:
         flags=[
             *debug_flags(),
             max_signatures_flag(),
-            Flag(
-                "plugin-config",
-                "stringArray",
-                "{key}={value} pairs that are passed as it is to a plugin, if the verification is associated with a "
-                "verification plugin, refer plugin documentation to set appropriate values",
-            ),
-            Flag(
-                "user-metadata",
-                "stringArray",
-                "user defined {key}={value} pairs that must be present in the signature for successful verification "
-                "if provided",
-                short="m",
-            ),
+            *verification_flags(),
             *registry_flags(),
             Flag(
                 "oci-layout", "bool", "[Experimental] verify the artifact stored as OCI image layout", experimental=True
