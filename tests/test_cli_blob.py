@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import io
 import json
 import os
 import stat
@@ -18,19 +17,9 @@ import pytest
 
 from notation._internal.cli.main import main
 from notation._internal.config import dirs
+from support.cli import run
 
 LINK = "https://notaryproject.dev/docs/quickstart/#create-a-trust-policy"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-    if stdin is not None:
-        sys.stdin = io.StringIO(stdin)
-    try:
-        code = main(list(argv))
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def statement(name: str, level: str = "strict", *, global_policy: bool = False, store: str = "ca:test") -> Any:

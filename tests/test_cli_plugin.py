@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from notation._internal.cli.main import main
 from notation._internal.config import dirs
 from plugin_support import CAP_RAW, install_plugin, metadata, write_plugin
 from support import pki
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-    if stdin is not None:
-        sys.stdin = io.StringIO(stdin)
-    try:
-        code = main(list(argv))
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
+from support.cli import run
 
 
 def test_install_list_update_uninstall_plg80_to_91(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 
-from notation._internal.cli.main import main
 from notation._internal.config import dirs
+from support.cli import run
 
 POLICY = {
     "version": "1.0",
@@ -25,17 +23,6 @@ POLICY = {
         }
     ],
 }
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-    if stdin is not None:
-        sys.stdin = io.StringIO(stdin)
-    try:
-        code = main(list(argv))
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _file(tmp_path: Path, content: bytes | str, name: str = "policy.json") -> str:
@@ -162,7 +149,6 @@ def test_policy_init_writes_a_valid_strict_policy(capsys: pytest.CaptureFixture[
         "",
         'Error: required flag(s) "trust-store", "trusted-identity" not set\n',
     )
-
 
 
 @pytest.mark.parametrize(
