@@ -170,6 +170,18 @@ def sign_envelope(
     timestamper: Timestamper | None = None,
 ) -> bytes:
     """Build, sign and self-verify an envelope (SIGN-04, SIGN-05). Failures raise SigningError."""
+    return sign_envelope_with_info(envelope_media_type, request, signer, timestamper=timestamper)[0]
+
+
+def sign_envelope_with_info(
+    envelope_media_type: str,
+    request: SignRequest,
+    signer: PrimitiveSigner,
+    *,
+    timestamper: Timestamper | None = None,
+) -> tuple[bytes, SignerInfo]:
+    """``sign_envelope`` plus the SignerInfo its SIGN-05 self-verification parsed (so a caller that needs the
+    signing time or chain does not parse and verify the same bytes a second time)."""
     if envelope_media_type not in (JWS_ENVELOPE, COSE_ENVELOPE):
         raise _unsupported(envelope_media_type)
     if request.signing_time.tzinfo is None:
@@ -203,4 +215,4 @@ def sign_envelope(
         _check_chain(info, request.signing_time)
     except NotationError as exc:
         raise SigningError(f"generated signature failed verification: {exc}") from exc
-    return envelope
+    return envelope, info

@@ -61,6 +61,10 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._referrers_unsupported: set[str] = set()
         self._conditional_puts: dict[str, bool] = {}
+        # (registry, repository path, digest) of blobs a HEAD found present, so a call signing many images of one
+        # repository stops asking about the shared ``{}`` config blob once it has seen it there. Successes only; a
+        # blob removed meanwhile makes the manifest PUT fail ("manifest blob unknown"), which is reported as before.
+        self._known_blobs: set[tuple[str, str, str]] = set()
 
     @property
     def request_count(self) -> int:
@@ -99,6 +103,16 @@ class RegistryClient:
     def mark_referrers_unsupported(self, registry: str) -> None:
         with self._lock:
             self._referrers_unsupported.add(registry)
+
+    def blob_known(self, registry: str, path: str, digest: str) -> bool:
+        with self._lock:
+            return (registry, path, digest) in self._known_blobs
+
+    def learn_blob(self, registry: str, path: str, digest: str) -> None:
+        with self._lock:
+            if len(self._known_blobs) >= 4096:
+                self._known_blobs.clear()
+            self._known_blobs.add((registry, path, digest))
 
     # Whether a registry honours If-Match/If-None-Match on manifest PUTs (None: not known yet); see repository.py.
     def conditional_puts(self, registry: str) -> bool | None:

@@ -324,7 +324,10 @@ class RegistryRepository:
     ) -> None:
         """Upload a blob unless present: POST then PUT (monolithic) or PATCH chunks then PUT; optional mount."""
         descriptor.check(data)
+        if self.client.blob_known(self._registry, self._path, descriptor.digest):
+            return
         if self.blob_exists(descriptor.digest):
+            self.client.learn_blob(self._registry, self._path, descriptor.digest)
             return
         uploads = f"{self._path}/blobs/uploads/"
         if mount_from:

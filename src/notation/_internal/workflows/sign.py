@@ -60,7 +60,7 @@ def sign_artifact(
     (an object with ``generate_envelope``). ``timestamper(signature, algorithm) -> TimeStampToken DER`` adds an
     RFC 3161 countersignature (SIG-21); envelope generators ignore it (PLG-45), as Go does.
     """
-    from notation._internal.envelope.codec import sign_envelope, verify_integrity
+    from notation._internal.envelope.codec import sign_envelope_with_info, verify_integrity
     from notation._internal.envelope.model import SignRequest
     from notation._internal.envelope.payload import add_user_metadata, build_payload
     from notation._internal.oci.signature_manifest import build_signature_manifest
@@ -97,13 +97,13 @@ def sign_artifact(
             signing_agent=signing_agent_for(signer),
         )
         try:
-            envelope = sign_envelope(envelope_media_type, request, signer, timestamper=timestamper)  # + SIGN-05
+            # SIGN-05: verified inside (integrity + chain at the signing time); its parse gives ``info``.
+            envelope, info = sign_envelope_with_info(envelope_media_type, request, signer, timestamper=timestamper)
         except NotationError as exc:
             plugin_name = getattr(signer, "plugin_name", None)
             if plugin_name and not str(exc).startswith("failed to sign with the plugin"):
                 raise SigningError(f"failed to sign with the plugin {plugin_name}: {exc}") from exc
             raise
-        info = verify_integrity(envelope_media_type, envelope)
 
     envelope_desc = Descriptor.for_content(envelope_media_type, envelope)
     manifest, manifest_desc = build_signature_manifest(
