@@ -394,12 +394,48 @@ def _verify_timestamp(info: SignerInfo, statement: Any, trust_store: Any, now: d
 
 def _check_revocation(chain: Any, signing_time: dt.datetime | None) -> str | None:
     """REV-*: OCSP first, CRL as fallback (cached in {CACHE}/crl)."""
+    chain = list(chain)
+    if _revocation_outcome_is_trivially_pass(chain):
+        return None
     from notation._internal.revocation import revocation_failure
 
     try:
         return revocation_failure(list(chain), purpose="codesigning", signing_time=signing_time)
     except NotationError as exc:
         return str(exc)
+
+
+def _revocation_outcome_is_trivially_pass(chain: list[Any]) -> bool:
+    """Start-up fast path: True only when the full check could not say anything but "pass", and quietly.
+
+    That is: no certificate the check looks at (all but the root, REV-03) carries an Authority Information Access
+    or CRL Distribution Points extension at all (so none names an OCSP responder or a CRL: every result is
+    NonRevokable, REV-04), the chain passes the same rules the check applies first (REV-02), and the revocation
+    logger is quiet (the full path would log a line per such intermediate under -v/-d). Anything else -- an
+    extension present, unreadable extensions, a chain error, verbose logging -- takes the full path, so its
+    results and wording are unchanged; this only avoids importing the OCSP/CRL machinery when it has no work.
+    """
+    import logging
+
+    from cryptography import x509 as cx509
+
+    from notation._internal.x509.chain import validate_signing_chain
+
+    if not chain or logging.getLogger("notation.revocation").isEnabledFor(logging.WARNING):
+        return False
+    for cert in chain[:-1]:
+        try:
+            extensions = cert.extensions
+        except ValueError:
+            return False
+        for ext in extensions:
+            if isinstance(ext.value, (cx509.AuthorityInformationAccess, cx509.CRLDistributionPoints)):
+                return False
+    try:
+        validate_signing_chain(chain)
+    except NotationError:
+        return False
+    return True
 
 
 def _raise_on_enforced_failure(results: list[ValidationResult]) -> None:
