@@ -108,12 +108,28 @@ certificate; the child's whole DER with the issuer's SubjectPublicKeyInfo), hold
 (cleared when full). Validity periods and every other time-dependent check are never memoized."""
 
 
+_RAW_NAMES_BY_OBJECT: dict[int, tuple[x509.Certificate, tuple[bytes, bytes]]] = {}
+"""id(cert) -> (cert, names): ``tbs_certificate_bytes`` re-encodes the TBS on every access, and one chain check
+asks for the names of each certificate several times. The entry holds the certificate itself, so its id cannot be
+reused by another object while the entry exists; bounded like the others."""
+
+
 def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes]:
     """(raw issuer, raw subject) straight from the TBSCertificate bytes."""
+    entry = _RAW_NAMES_BY_OBJECT.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
     tbs = cert.tbs_certificate_bytes
     found = _RAW_NAMES.get(tbs)
-    if found is not None:
-        return found
+    if found is None:
+        found = _raw_names_from_tbs(tbs)
+    if len(_RAW_NAMES_BY_OBJECT) >= _MEMO_LIMIT:
+        _RAW_NAMES_BY_OBJECT.clear()
+    _RAW_NAMES_BY_OBJECT[id(cert)] = (cert, found)
+    return found
+
+
+def _raw_names_from_tbs(tbs: bytes) -> tuple[bytes, bytes]:
     try:
         names = _raw_names_unchecked(tbs)
     except (ValueError, IndexError) as exc:

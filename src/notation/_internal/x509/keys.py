@@ -129,8 +129,17 @@ def _quiet_loading() -> Iterator[None]:
         yield
 
 
+_PARSED_DER: dict[bytes, x509.Certificate] = {}
+"""Issue 15: DER bytes -> the (immutable) Certificate parsed from them, successes only, bounded (cleared when full),
+so verifying many envelopes of one signer parses its chain once and the identity-keyed memos in chain.py hit."""
+
+
 def parse_der_certificate(der: bytes) -> x509.Certificate:
     """One DER certificate, fully parsed (see :func:`check_parsed`); ValueError if malformed."""
+    key = bytes(der)
+    found = _PARSED_DER.get(key)
+    if found is not None:
+        return found
     from cryptography import x509 as cx509
 
     try:
@@ -138,7 +147,11 @@ def parse_der_certificate(der: bytes) -> x509.Certificate:
             cert = cx509.load_der_x509_certificate(der)
     except (ValueError, cx509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise ValueError(f"malformed certificate: {exc}") from exc
-    return check_parsed(cert)
+    cert = check_parsed(cert)
+    if len(_PARSED_DER) >= 4096:
+        _PARSED_DER.clear()
+    _PARSED_DER[key] = cert
+    return cert
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
