@@ -129,6 +129,23 @@ def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes]:
     return found
 
 
+_DER_BY_OBJECT: dict[int, tuple[x509.Certificate, bytes]] = {}
+"""id(cert) -> (cert, its DER), held like _RAW_NAMES_BY_OBJECT (``public_bytes`` re-encodes on every call)."""
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    from notation._internal.x509.keys import DER
+
+    entry = _DER_BY_OBJECT.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
+    der = cert.public_bytes(DER)
+    if len(_DER_BY_OBJECT) >= _MEMO_LIMIT:
+        _DER_BY_OBJECT.clear()
+    _DER_BY_OBJECT[id(cert)] = (cert, der)
+    return der
+
+
 def _raw_names_from_tbs(tbs: bytes) -> tuple[bytes, bytes]:
     try:
         names = _raw_names_unchecked(tbs)
@@ -175,7 +192,7 @@ def _signature_memo_key(cert: x509.Certificate, issuer_key: object) -> tuple[byt
         from cryptography.hazmat.primitives._serialization import PublicFormat
 
         spki = issuer_key.public_bytes(DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined]
-        signed = cert.public_bytes(DER)  # the whole certificate: TBS, outer algorithm and its parameters, signature
+        signed = _der(cert)  # the whole certificate: TBS, outer algorithm and its parameters, signature
     except Exception:  # an unusual key or algorithm: just check it every time
         return None
     return signed, bytes(spki)
