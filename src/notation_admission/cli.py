@@ -168,12 +168,16 @@ class Running:
         if not opts.plain_http:  # a missing or mismatched pair is a one-line error now, not a traceback at serve
             assert opts.tls_cert is not None and opts.tls_key is not None
             probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            for path in (opts.tls_cert, opts.tls_key, *([opts.client_ca] if opts.client_ca else [])):
+                if not Path(path).is_file():
+                    raise OSError(f"TLS certificate, key or client CA: {path}: no such file")
             try:
                 probe.load_cert_chain(opts.tls_cert, opts.tls_key)
                 if opts.client_ca:
                     probe.load_verify_locations(cafile=str(opts.client_ca))
             except (OSError, ssl.SSLError) as exc:
-                raise OSError(f"TLS certificate, key or client CA: {exc}") from exc
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise OSError(f"TLS certificate, key or client CA: {reason}") from exc
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         state_dir = opts.state_dir
         if state_dir is None:
