@@ -40,10 +40,12 @@ def _run(az: str, args: list[str], env: dict[str, str], report: list[str]) -> st
     started = time.monotonic()
     proc = subprocess.run([az, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=180)
-    shown = " ".join("***" if i > 0 and args[i - 1] in ("-p", "--password") else a for i, a in enumerate(args))
+    shown = " ".join("--password=***" if a.startswith("--password=") else a for a in args)
     report.append(f"az {shown}  ({time.monotonic() - started:.1f}s)")
     if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        lines = proc.stderr.strip().splitlines()
+        # az ends a usage error with its recommendations; the ERROR: line is the one that says what went wrong
+        tail = next((line for line in lines if line.startswith("ERROR:")), lines[-1] if lines else "no output")
         raise RuntimeError(f"az {args[0]} {args[1] if len(args) > 1 else ''} failed: {tail}")
     return proc.stdout
 
@@ -62,7 +64,8 @@ def az_login(az: str, config_dir: Path, cloud_url: str, user: dict[str, Any], en
     _run(az, ["cloud", verb, "--name", CLOUD_NAME, "--endpoint-resource-manager", cloud_url.rstrip("/") + "/"],
          azenv, report)
     _run(az, ["cloud", "set", "--name", CLOUD_NAME], azenv, report)
-    _run(az, ["login", "--username", user["upn"], "--password", user["password"], "--output", "none"],
+    # --opt=value: a value that starts with "-" is not read as an option
+    _run(az, ["login", f"--username={user['upn']}", f"--password={user['password']}", "--output", "none"],
          azenv, report)
     _run(az, ["account", "set", "--subscription", subscription_id], azenv, report)
     return report

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from notation_devstack.stack.passwords import new_password
 
 USER_UPN = "devstack-user@devstack.localhost"
 
@@ -66,7 +67,7 @@ def prepare_cloud(state: Path, creds: dict[str, str], vault_name: str) -> CloudA
     from notation_devstack.vault.store import atomic_write, read_json
     from notation_devstack.vault.tokens import TokenIssuer
 
-    creds.setdefault("az_user_password", secrets.token_urlsafe(18))
+    creds.setdefault("az_user_password", new_password())
     tenant = str(read_json(state / "vault" / "emulator.json")["tenantId"])
     args = CloudArgs(state, tenant, vault_name, creds)
     (state / "cloud").mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import json
 import os
-import secrets
 import shlex
 import signal
 import subprocess
@@ -27,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from notation_devstack.stack.passwords import new_password
 
 SERVICES = ("vault", "registry", "cloud")
 READY_TIMEOUT = 30.0
@@ -149,7 +150,7 @@ def _up(args: argparse.Namespace) -> int:
     creds_path = state / "credentials.json"
     creds = json.loads(creds_path.read_text()) if creds_path.exists() else {}
     creds.setdefault("registry_username", "devstack")
-    creds.setdefault("registry_password", secrets.token_urlsafe(18))
+    creds.setdefault("registry_password", new_password())
     _write_atomic(creds_path, json.dumps(creds, indent=2))
     htpasswd = state / "registry.htpasswd"
     import bcrypt
