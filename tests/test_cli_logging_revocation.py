@@ -158,3 +158,46 @@ def test_expired_cached_crl_is_fetched_again_rev25(capsys: pytest.CaptureFixture
     assert code == 0, err
     assert "CRL bundle retrieved from file cache has expired at " in err
     assert f'"GET" "{setup.crls.url}/inter.crl"' in err and "Storing crl bundle to file cache with key" in err
+
+
+def test_expired_cached_crl_is_a_miss_before_its_signature_is_checked_rev25(
+    capsys: pytest.CaptureFixture[str], setup: Setup
+) -> None:
+    """Go's e2e suite (scenario/crl.go "... the crl in the cache expired and a roundtrip") caches a leaf_expired.crl
+    that another key signed: notation-go's FileCache.Get reports the expiry (a logged miss) before any signature
+    check, then the fresh download is verified as usual."""
+    import datetime as dt
+
+    from notation._internal.revocation.cache import Bundle, CRLCache
+
+    cache = CRLCache.open(setup.cache)
+    assert cache is not None
+    foreign = make_crl(
+        setup.inter, [], next_update=dt.timedelta(hours=-1), last_update=dt.timedelta(hours=-2), signer=setup.root
+    )
+    cache.set(f"{setup.crls.url}/inter.crl", Bundle(foreign))
+    code, err = verify(capsys, setup)
+    assert code == 0, err
+    assert "CRL bundle retrieved from file cache has expired at " in err
+    assert "failed to parse base CRL of file retrieved from file cache" not in err
+    assert f'"GET" "{setup.crls.url}/inter.crl"' in err and "Storing crl bundle to file cache with key" in err
+
+    setup.publish(leaf_revoked=True)  # the new download is fresh in the cache: used, and its verdict holds
+    cache.set(f"{setup.crls.url}/inter.crl", Bundle(foreign))
+    code, err = verify(capsys, setup)
+    assert code == 1 and "is revoked" in err and "has expired at" in err
+
+
+def test_unexpired_cached_crl_of_another_key_is_discarded_rev22(
+    capsys: pytest.CaptureFixture[str], setup: Setup
+) -> None:
+    """Fail closed: a fresh cached CRL is still checked against its issuer before use."""
+    from notation._internal.revocation.cache import Bundle, CRLCache
+
+    cache = CRLCache.open(setup.cache)
+    assert cache is not None
+    cache.set(f"{setup.crls.url}/inter.crl", Bundle(make_crl(setup.inter, [], signer=setup.root)))
+    setup.publish(leaf_revoked=True)
+    code, err = verify(capsys, setup)
+    assert code == 1 and "is revoked" in err
+    assert "failed to parse base CRL of file retrieved from file cache: CRL is not signed by CA" in err

@@ -111,10 +111,10 @@ def _fetch(
     """The validated (base, delta) for ``url``: from the cache while fresh, else downloaded (and cached)."""
     if cache is not None:
         cached = cache.get(url)
-        if cached is not None:
+        if cached is not None and _cached_unexpired(cached, cache, now=now):
             try:
                 pair = _parse_bundle(cached, issuer, now=now)
-            except _CRLExpired as exc:  # notation-go: a cache miss, logged
+            except _CRLExpired as exc:  # expired in between: a miss, as above
                 log.debug("CRL bundle retrieved from file cache has expired at %s", go_time(exc.next_update))
             except _CRLFailure as exc:
                 cache.discard(f"failed to parse base CRL of file retrieved from file cache: {exc}")
@@ -139,6 +139,31 @@ def _fetch(
     if cache is not None:
         cache.set(url, bundle)
     return pair
+
+
+def _cached_unexpired(bundle: Bundle, cache: CRLCache, *, now: dt.datetime) -> bool:
+    """notation-go's FileCache.Get: a cached CRL that parses but whose NextUpdate has passed is a logged miss,
+    judged before its signature (Go's e2e suite caches an expired CRL signed by another key and expects the expiry
+    line). Signature, issuer and extensions are still checked, after this, on every CRL that is used."""
+    for label, der in (("BaseCRL", bundle.base), ("DeltaCRL", bundle.delta)):
+        if der is None:
+            continue
+        try:
+            crl = _load(der)
+        except _CRLFailure as exc:
+            kind = "base" if label == "BaseCRL" else "delta"
+            cache.discard(f"failed to parse {kind} CRL of file retrieved from file cache: {exc}")
+            return False
+        next_update = crl.next_update_utc
+        if next_update is None:
+            cache.discard(
+                f"check {label} expiry failed: crl bundle retrieved from file cache does not contain valid NextUpdate"
+            )
+            return False
+        if now > next_update:
+            log.debug("CRL bundle retrieved from file cache has expired at %s", go_time(next_update))
+            return False
+    return True
 
 
 def _download(url: str, *, timeout: float, session: Any) -> bytes:
