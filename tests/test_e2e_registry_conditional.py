@@ -158,14 +158,39 @@ def test_ref05_client_learns_conditions_are_honoured_and_skips_the_settle_wait(s
     before = client.request_count
     second = sign_into(store, subject, b"second")
     elapsed = time.monotonic() - started
-    # envelope HEAD+POST+PUT, config HEAD, manifest PUT, index GET + conditional PUT, old index DELETE
-    assert client.request_count - before == 8
-    assert elapsed < 2.0  # no settle wait (the settle path would also cost a re-read: 9 requests)
+    # envelope HEAD+POST+PUT (config known: this client uploaded it), manifest PUT, the If-None-Match probe (the
+    # manifest PUT again: 412), the create without a read (412: an index exists), index GET + conditional PUT, old
+    # index DELETE
+    assert client.request_count - before == 9
+    assert elapsed < 2.0  # no settle wait (the settle path would also cost a re-read)
+    assert client.conditional_creates(server.host) is True
     assert sorted(d.digest for d in store.list_signatures(subject)) == sorted([first.digest, second.digest])
     tag_index = store.fetch(store.resolve(referrers_tag(subject.digest)), 1 << 20)
     assert [m["digest"] for m in json.loads(tag_index)["manifests"]] == [first.digest, second.digest]
     with pytest.raises(Exception, match="not found"):
         store.resolve(old_index.digest)
+    # A subject with no signature yet: the index is created with If-None-Match: * and never read.
+    other = _push_image(server, "cond/d2")
+    store = client.repository(parse_reference(f"{server.host}/cond/d2:v1"))
+    before = client.request_count
+    third = sign_into(store, other, b"third")
+    # envelope HEAD+POST+PUT, config HEAD+POST+PUT (a new repository), manifest PUT, index PUT: no GET
+    assert client.request_count - before == 8
+    assert [d.digest for d in store.list_signatures(other)] == [third.digest]
+    tag_index = store.fetch(store.resolve(referrers_tag(other.digest)), 1 << 20)
+    assert json.loads(tag_index) == {
+        "schemaVersion": 2,
+        "mediaType": mediatypes.OCI_IMAGE_INDEX,
+        "manifests": [
+            {
+                "mediaType": mediatypes.OCI_IMAGE_MANIFEST,
+                "digest": third.digest,
+                "size": third.size,
+                "annotations": json.loads(store.fetch(third, 1 << 20))["annotations"],
+                "artifactType": mediatypes.NOTARY_SIGNATURE,
+            }
+        ],
+    }
     client.close()
 
 

@@ -210,3 +210,36 @@ def test_parallel_must_be_positive(capsys: pytest.CaptureFixture[str], tmp_path:
     assert (code, err) == (1, "Error: parallel value 0 must be between 1 and 64\n")
     code, _, err = run(capsys, "verify", "-o", "yaml", "a.io/x@sha256:" + "0" * 64)
     assert (code, err) == (1, "Error: unrecognized output format yaml\n")
+
+
+def test_sign_batch_slot_is_lent_while_a_reference_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--parallel 1`` bounds the references at work, not those waiting (the tag-schema settle): while one pauses,
+    another takes its slot; it takes a slot back before it goes on. A thread without a slot just sleeps."""
+    import threading
+
+    from notation._internal.cli import batch
+
+    gate = threading.Event()
+    monkeypatch.setattr(batch.time, "sleep", lambda seconds: gate.wait(30))
+    slots = batch.Slots(1)
+    events: list[str] = []
+    paused = threading.Event()
+
+    def waiter() -> None:
+        with slots.held():
+            events.append("waiter works")
+            paused.set()
+            slots.pause(1.0)
+            events.append("waiter goes on")
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    assert paused.wait(30)
+    with slots.held():  # only free because the waiter lent it
+        events.append("other works")
+        gate.set()
+        thread.join(0.2)
+        assert thread.is_alive()  # it waits for the slot back
+    thread.join(30)
+    assert events == ["waiter works", "other works", "waiter goes on"]
+    slots.pause(0.0)  # no slot held: a plain sleep, nothing released (a BoundedSemaphore would raise)

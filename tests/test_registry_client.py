@@ -248,8 +248,13 @@ def test_push_blob_monolithic_chunked_mount_and_existing() -> None:
         assert server.state.blobs[desc.digest] == data
         assert len([r for r in server.state.requests if r.method == "PATCH"]) == 4
         n = len(server.state.requests)
-        store.push_blob(desc, data)  # exists: HEAD only
+        store.push_blob(desc, data)  # this client uploaded it: known, nothing sent
+        assert server.state.requests[n:] == []
+        repo(server).push_blob(desc, data)  # another client: exists, HEAD only
         assert [r.method for r in server.state.requests[n:]] == ["HEAD"]
+        n = len(server.state.requests)
+        repo(server).push_blob(desc, data, check_exists=False)  # content just made: upload without asking
+        assert [r.method for r in server.state.requests[n:]] == ["POST", "PUT"]
         other = repo(server, "other")
         other.blob_exists(desc.digest)
         n = len(server.state.requests)
@@ -311,3 +316,35 @@ def test_concurrent_signers_keep_every_signature() -> None:
             t.join()
         assert not errors
         assert len(list(repo(server).list_signatures(subject))) == 8
+
+
+def test_ref05_if_none_match_ignored_is_learnt_and_no_entry_is_lost() -> None:
+    """A registry that honours ``If-Match`` on tags but ignores ``If-None-Match`` (the test registry with
+    ``honour_if_match``): before creating an index without reading it, the client PUTs the signature manifest again
+    with ``If-None-Match: *``, learns from the 201 that the condition is ignored, and keeps reading the index first,
+    so an index another signer made meanwhile is merged, not replaced."""
+    with running() as server:
+        server.honour_if_match = True
+        first_subject = push_image(server)
+        second_subject = push_image(server, layer=b"second")
+        sign_into(repo(server), first_subject, b"theirs-1")  # other signers made both indexes
+        theirs = sign_into(repo(server), second_subject, b"theirs-2")
+        with RegistryClient(insecure=True, options=FAST) as client:
+            store = repo(server, client=client)
+            sign_into(store, first_subject, b"ours-1")  # the If-Match probe: 412, so If-Match is honoured
+            assert client.conditional_puts(server.address) is True
+            assert client.conditional_creates(server.address) is None
+            n = len(server.state.requests)
+            ours = sign_into(store, second_subject, b"ours-2")
+            assert client.conditional_creates(server.address) is False
+            sent = [(r.method, r.path.split("/")[-1]) for r in server.state.requests[n:] if "/manifests/" in r.path]
+            tag = referrers_tag(second_subject.digest)
+            assert sent == [
+                ("PUT", ours.digest),
+                ("PUT", ours.digest),
+                ("GET", tag),
+                ("PUT", tag),
+                ("DELETE", sent[-1][1]),
+            ]
+        listed = {d.digest for d in repo(server).list_signatures(second_subject)}
+        assert listed == {theirs.digest, ours.digest}

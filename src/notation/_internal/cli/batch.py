@@ -10,7 +10,9 @@ it takes the Go-compatible path in verify.py / sign.py.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,6 +59,8 @@ class StoreOpener:
         self._force_referrers_tag = force_referrers_tag
         self._client: RegistryClient | None = None
         self._lock = threading.Lock()
+        self.pause: Callable[[float], None] | None = None
+        """Given to the RegistryClient when it is made (see :class:`Slots`)."""
 
     def _registry_client(self) -> RegistryClient:
         with self._lock:
@@ -71,6 +75,8 @@ class StoreOpener:
                     insecure=bool(self._inv.values.get("insecure-registry")),
                     config_dir=config_dir(),
                 )
+                if self.pause is not None:
+                    self._client.pause = self.pause
             return self._client
 
     @property
@@ -92,6 +98,48 @@ class StoreOpener:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+class Slots:
+    """At most ``n`` references at work at once; one that only waits gives its slot to another meanwhile.
+
+    Why: on a registry that ignores ``If-Match`` (distribution 2.x, Debian's docker-registry), each signature waits
+    about one read-modify-write after its tag-index PUT and re-reads the index, so that a concurrent signer's entry
+    is never lost (repository.py). That wait is idle time, longer than the work of a signature: holding one of the
+    ``--parallel`` slots through it made a call over 200 images mostly sleep. Threads beyond the slots let other
+    references work while some wait; the registry still sees at most ``n`` references' requests at once.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._slots = threading.BoundedSemaphore(n)
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._slots:
+            self._local.held = True
+            try:
+                yield
+            finally:
+                self._local.held = False
+
+    def pause(self, seconds: float) -> None:
+        """Sleep; a thread holding a slot gives it up meanwhile and takes one back before it goes on."""
+        if not getattr(self._local, "held", False):
+            time.sleep(seconds)
+            return
+        self._local.held = False
+        self._slots.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            self._slots.acquire()
+            self._local.held = True
+
+
+WAITERS_PER_SLOT = 8
+"""Threads per ``--parallel`` slot in a signing batch: the tag-schema settle wait is several times a signature's
+work, so this many keep the slots busy (bounded by MAX_PARALLEL threads in all)."""
 
 
 def run_ordered(items: Sequence[T], fn: Callable[[T], R], parallel: int) -> Iterator[R]:
@@ -215,9 +263,17 @@ def sign_one(opener: StoreOpener, job: SignJob, reference: str) -> SignReport:
 
 
 def sign_many(inv: Invocation, references: Sequence[str], opener: StoreOpener, job: SignJob, *, parallel: int) -> int:
+    slots = Slots(parallel)
+    opener.pause = slots.pause
+
+    def one(reference: str) -> SignReport:
+        with slots.held():
+            return sign_one(opener, job, reference)
+
+    threads = min(MAX_PARALLEL, parallel * WAITERS_PER_SLOT)
     failed = 0
     total = 0
-    for report in run_ordered(references, lambda ref: sign_one(opener, job, ref), parallel):
+    for report in run_ordered(references, one, threads):
         total += 1
         for warning in report.warnings:
             inv.warn(warning)

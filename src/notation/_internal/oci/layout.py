@@ -380,8 +380,9 @@ class OCILayout:
             annotations = {}
         return Descriptor(desc.media_type, desc.digest, desc.size, annotations, NOTARY_SIGNATURE)
 
-    def push_blob(self, descriptor: Descriptor, data: bytes) -> None:
-        """Store a blob atomically; a no-op if a file of the right size already exists at its digest."""
+    def push_blob(self, descriptor: Descriptor, data: bytes, *, check_exists: bool = True) -> None:
+        """Store a blob atomically; a no-op if a file of the right size already exists at its digest (a local
+        check costs nothing, so it is made whatever ``check_exists`` says)."""
         path = self._blob_path(descriptor.digest)
         descriptor.check(data)
         try:

@@ -43,8 +43,9 @@ class ArtifactStore(Protocol):
         """
         ...
 
-    def push_blob(self, descriptor: Descriptor, data: bytes) -> None:
-        """Store a blob (no-op if it already exists)."""
+    def push_blob(self, descriptor: Descriptor, data: bytes, *, check_exists: bool = True) -> None:
+        """Store a blob (no-op if it already exists). ``check_exists=False``: the caller just made the content, so
+        asking the store whether it has it first is a needless round trip; storing it again must be harmless."""
         ...
 
     def push_signature_manifest(self, subject: Descriptor, descriptor: Descriptor, data: bytes) -> list[str]:

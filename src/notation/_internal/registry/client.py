@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,10 +63,14 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._referrers_unsupported: set[str] = set()
         self._conditional_puts: dict[str, bool] = {}
+        self._conditional_creates: dict[str, bool] = {}
         # (registry, repository path, digest) of blobs a HEAD found present, so a call signing many images of one
         # repository stops asking about the shared ``{}`` config blob once it has seen it there. Successes only; a
         # blob removed meanwhile makes the manifest PUT fail ("manifest blob unknown"), which is reported as before.
         self._known_blobs: set[tuple[str, str, str]] = set()
+        self.pause: Callable[[float], None] = time.sleep
+        """How repositories wait (the tag-schema settle, retry back-off). A batch of signings swaps in a wait that
+        lets another reference work meanwhile (cli/batch.py), so ``--parallel`` bounds work, not waiting."""
 
     @property
     def request_count(self) -> int:
@@ -123,6 +129,16 @@ class RegistryClient:
         with self._lock:
             if not self._conditional_puts.get(registry):  # a 412 once seen is proof; never unlearn it
                 self._conditional_puts[registry] = honoured
+
+    # Whether it honours If-None-Match: * on a manifest PUT (None: not known yet); learnt apart from If-Match.
+    def conditional_creates(self, registry: str) -> bool | None:
+        with self._lock:
+            return self._conditional_creates.get(registry)
+
+    def learn_conditional_creates(self, registry: str, honoured: bool) -> None:
+        with self._lock:
+            if not self._conditional_creates.get(registry):
+                self._conditional_creates[registry] = honoured
 
     def send(
         self,

@@ -321,12 +321,17 @@ class RegistryRepository:
         *,
         chunk_size: int | None = None,
         mount_from: str | None = None,
+        check_exists: bool = True,
     ) -> None:
-        """Upload a blob unless present: POST then PUT (monolithic) or PATCH chunks then PUT; optional mount."""
+        """Upload a blob unless present: POST then PUT (monolithic) or PATCH chunks then PUT; optional mount.
+
+        ``check_exists=False`` skips the HEAD for content just made (a new signature envelope is never there yet, as
+        oras-go's PushBytes assumes too): uploading a blob the registry already has is harmless, the HEAD is a round
+        trip per signature."""
         descriptor.check(data)
         if self.client.blob_known(self._registry, self._path, descriptor.digest):
             return
-        if self.blob_exists(descriptor.digest):
+        if check_exists and self.blob_exists(descriptor.digest):
             self.client.learn_blob(self._registry, self._path, descriptor.digest)
             return
         uploads = f"{self._path}/blobs/uploads/"
@@ -335,6 +340,7 @@ class RegistryRepository:
         response = self._send("POST", uploads, actions=("pull", "push"))
         if response.status_code == 201 and mount_from:
             release(response)
+            self.client.learn_blob(self._registry, self._path, descriptor.digest)
             return
         if response.status_code != 202:
             raise response_error(response, "POST")
@@ -378,6 +384,8 @@ class RegistryRepository:
         if response.status_code != 201:
             raise response_error(response, "PUT")
         release(response)
+        if check_exists:  # shared content (the ``{}`` config): the next signature need not ask again
+            self.client.learn_blob(self._registry, self._path, descriptor.digest)
 
     def push_manifest(
         self, reference: str, media_type: str, data: bytes, *, extra_headers: dict[str, str] | None = None
@@ -414,7 +422,7 @@ class RegistryRepository:
                 # concurrent signers), it can briefly report it unknown; the blob was pushed, so try again.
                 if "manifest blob unknown" not in str(exc) or attempt == 3:
                     raise
-                time.sleep(0.1 * 2**attempt)
+                self.client.pause(0.1 * 2**attempt)
         returned = response.headers.get("Docker-Content-Digest")
         if returned and returned != descriptor.digest:
             raise StoreError(f"registry stored the manifest as {returned}, expected {descriptor.digest}")
@@ -423,6 +431,11 @@ class RegistryRepository:
                 return []
             self.client.mark_referrers_unsupported(self._registry)
         entry = _index_entry(descriptor, data)
+        if self.client.conditional_puts(self._registry):
+            if self.client.conditional_creates(self._registry) is None:
+                self._probe_conditional_create(descriptor, data)
+            if self.client.conditional_creates(self._registry) and self._create_tag_index(subject.digest, entry):
+                return []
         return self._add_to_tag_index(subject.digest, entry)
 
     def _add_to_tag_index(self, subject_digest: str, entry: Descriptor) -> list[str]:
@@ -467,7 +480,7 @@ class RegistryRepository:
                     if "status code 412" not in str(exc):
                         raise
                     self.client.learn_conditional_puts(self._registry, True)
-                    time.sleep(random.uniform(0, settle))
+                    self.client.pause(random.uniform(0, settle))
                     continue
             new_digest = compute_digest(body)
             if honoured:
@@ -476,7 +489,7 @@ class RegistryRepository:
                 # Anyone who read before our PUT and writes after it finishes within about one read-modify-write.
                 elapsed = time.monotonic() - started
                 settle = max(0.05, min(2.0, 3 * elapsed))
-                time.sleep(settle + random.uniform(0, settle))
+                self.client.pause(settle + random.uniform(0, settle))
                 current, now = self._read_tag_index(subject_digest)
                 if entry.digest not in {d.digest for d in now}:
                     continue  # a concurrent signer replaced the index without our entry: merge again
@@ -491,6 +504,36 @@ class RegistryRepository:
         raise StoreError(
             f"failed to update the referrers index {self.display_name}:{tag}: it kept changing under concurrent writers"
         )
+
+    def _create_tag_index(self, subject_digest: str, entry: Descriptor) -> bool:
+        """On a registry known to honour ``If-None-Match: *``: create the index holding just ``entry`` without
+        reading first. True if created; False (412) if there is one already, to merge with (REF-05 as usual).
+
+        Why: the first signature of an image (every image of a CI build) finds no index, so the read is a 404 round
+        trip that tells nothing the conditional create does not; the registry ends with the same index (REF-04)."""
+        body = _marshal_index([entry])
+        try:
+            self.push_manifest(
+                referrers_tag(subject_digest), mediatypes.OCI_IMAGE_INDEX, body, extra_headers={"If-None-Match": "*"}
+            )
+        except RegistryError as exc:
+            if "status code 412" in str(exc):
+                return False
+            raise
+        return True
+
+    def _probe_conditional_create(self, descriptor: Descriptor, data: bytes) -> None:
+        """Learn whether the registry honours ``If-None-Match: *``: PUT the signature manifest just stored once more
+        with it. 412 = honoured; 201 = ignored, and the registry merely stored the same bytes again. Learnt apart
+        from ``If-Match`` because a create that ignored the condition would replace an index, losing entries."""
+        try:
+            self.push_manifest(descriptor.digest, descriptor.media_type, data, extra_headers={"If-None-Match": "*"})
+        except RegistryError as exc:
+            if "status code 412" not in str(exc):
+                raise
+            self.client.learn_conditional_creates(self._registry, True)
+            return
+        self.client.learn_conditional_creates(self._registry, False)
 
     def _probe_conditional_put(self, tag: str, body: bytes) -> bool:
         """PUT ``body`` under ``tag`` with an ``If-Match`` no manifest can satisfy; True if it was written (the
