@@ -31,6 +31,8 @@ from notation.errors import (
 if TYPE_CHECKING:
     import datetime as dt
 
+    from cryptography import x509
+
 ENVELOPE_TYPES = {"jws": JWS_ENVELOPE, "cose": COSE_ENVELOPE}
 """``--signature-format`` value -> envelope media type (SIGN-07)."""
 
@@ -61,17 +63,48 @@ def parse_envelope(media_type: str, data: bytes) -> SignerInfo:
     return _decode(media_type, data).info
 
 
-def _check_algorithm(info: SignerInfo) -> None:
-    """ALG-02 for the leaf key and ALG-04: the declared algorithm must be the one the leaf key implies."""
+_LEAF_ALGORITHMS: dict[bytes, SignatureAlgorithm] = {}
+"""Leaf certificate DER -> the algorithm its key implies (a pure function of the bytes; successes only, bounded)."""
+
+
+def _leaf_algorithm(leaf: x509.Certificate) -> SignatureAlgorithm:
+    from notation._internal.x509.keys import der_of
+
+    der = der_of(leaf)
+    found = _LEAF_ALGORITHMS.get(der)
+    if found is not None:
+        return found
     from cryptography.exceptions import UnsupportedAlgorithm
 
-    leaf = info.certificate_chain[0]
     try:
-        derived = KeySpec.from_public_key(leaf.public_key()).algorithm
+        found = KeySpec.from_public_key(leaf.public_key()).algorithm
     except CertificateError as exc:
         raise SignatureIntegrityError(str(exc)) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise SignatureIntegrityError(f"invalid public key in signing certificate: {exc}") from exc
+    if len(_LEAF_ALGORITHMS) >= 4096:
+        _LEAF_ALGORITHMS.clear()
+    _LEAF_ALGORITHMS[der] = found
+    return found
+
+
+def clear_memos() -> None:
+    """Forget every memo of the verification path (x5c, parsed certificates, chain verdicts, leaf algorithms):
+    benchmarks measure the first envelope of a signer with it, tests prove that no verdict depends on a memo."""
+    import sys
+
+    from notation._internal.x509.chain import clear_memos as clear_chain_memos
+
+    _LEAF_ALGORITHMS.clear()
+    jws = sys.modules.get("notation._internal.envelope.jws")
+    if jws is not None:
+        jws._X5C.clear()
+    clear_chain_memos()
+
+
+def _check_algorithm(info: SignerInfo) -> None:
+    """ALG-02 for the leaf key and ALG-04: the declared algorithm must be the one the leaf key implies."""
+    derived = _leaf_algorithm(info.certificate_chain[0])
     declared = info.signature_algorithm
     if derived is not declared:
         raise SignatureIntegrityError(

@@ -99,6 +99,13 @@ def _check_scheme_and_crit(header: dict[str, Any], crit: list[str], extended: di
         raise _fail(f"these required headers are not marked as critical: [{' '.join(must)}]")
 
 
+_X5C_LIMIT = 4096
+_X5C: dict[str, x509.Certificate] = {}
+"""x5c entry (the exact base64 text) -> the certificate parsed from it, successes only, bounded (cleared when full).
+Every envelope of one signer carries the same x5c: strict base64 decoding of it was a third of decoding an envelope,
+and the DER-keyed memos downstream (parse, chain rules) then hit by object."""
+
+
 def decode(data: bytes) -> DecodedEnvelope:
     """Parse a JWS envelope strictly (no signature check); raises EnvelopeError with a one-line reason."""
     from notation._internal.x509.keys import parse_der_certificate
@@ -179,7 +186,13 @@ def decode(data: bytes) -> DecodedEnvelope:
         try:
             if not isinstance(entry, str):
                 raise ValueError("x5c entry is not a string")
-            chain.append(parse_der_certificate(b64std_decode(entry)))
+            cert = _X5C.get(entry)
+            if cert is None:
+                cert = parse_der_certificate(b64std_decode(entry))
+                if len(_X5C) >= _X5C_LIMIT:
+                    _X5C.clear()
+                _X5C[entry] = cert
+            chain.append(cert)
         except ValueError as exc:
             raise _fail(
                 "malformed leaf certificate" if index == 0 else f"malformed certificate in chain: {exc}"

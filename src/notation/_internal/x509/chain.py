@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from notation._internal.x509.keys import der_of
 from notation.errors import CertificateError
 
 if TYPE_CHECKING:
@@ -129,23 +132,6 @@ def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes]:
     return found
 
 
-_DER_BY_OBJECT: dict[int, tuple[x509.Certificate, bytes]] = {}
-"""id(cert) -> (cert, its DER), held like _RAW_NAMES_BY_OBJECT (``public_bytes`` re-encodes on every call)."""
-
-
-def _der(cert: x509.Certificate) -> bytes:
-    from notation._internal.x509.keys import DER
-
-    entry = _DER_BY_OBJECT.get(id(cert))
-    if entry is not None and entry[0] is cert:
-        return entry[1]
-    der = cert.public_bytes(DER)
-    if len(_DER_BY_OBJECT) >= _MEMO_LIMIT:
-        _DER_BY_OBJECT.clear()
-    _DER_BY_OBJECT[id(cert)] = (cert, der)
-    return der
-
-
 def _raw_names_from_tbs(tbs: bytes) -> tuple[bytes, bytes]:
     try:
         names = _raw_names_unchecked(tbs)
@@ -192,7 +178,7 @@ def _signature_memo_key(cert: x509.Certificate, issuer_key: object) -> tuple[byt
         from cryptography.hazmat.primitives._serialization import PublicFormat
 
         spki = issuer_key.public_bytes(DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined]
-        signed = _der(cert)  # the whole certificate: TBS, outer algorithm and its parameters, signature
+        signed = der_of(cert)  # the whole certificate: TBS, outer algorithm and its parameters, signature
     except Exception:  # an unusual key or algorithm: just check it every time
         return None
     return signed, bytes(spki)
@@ -248,34 +234,51 @@ def _extensions(cert: x509.Certificate) -> x509.Extensions:
         raise CertificateError(f'certificate with subject "{subject_dn(cert)}": malformed extensions: {exc}') from exc
 
 
-def _basic_constraints(cert: x509.Certificate) -> tuple[x509.BasicConstraints, bool] | None:
+class _Facts(NamedTuple):
+    """The three extensions the Notary rules evaluate (CERT-07), each as (value, critical) or None when absent."""
+
+    basic_constraints: tuple[x509.BasicConstraints, bool] | None
+    key_usage: tuple[x509.KeyUsage, bool] | None
+    eku: tuple[list[str], bool] | None
+
+
+_FACTS_BY_OBJECT: dict[int, tuple[x509.Certificate, _Facts]] = {}
+"""id(cert) -> (cert, facts), held like _RAW_NAMES_BY_OBJECT: one pass over the extensions per certificate object
+instead of one ``get_extension_for_class`` scan per rule that asks."""
+
+
+def _facts(cert: x509.Certificate) -> _Facts:
+    entry = _FACTS_BY_OBJECT.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
     from cryptography import x509 as cx509
 
-    try:
-        ext = _extensions(cert).get_extension_for_class(cx509.BasicConstraints)
-    except cx509.ExtensionNotFound:
-        return None
-    return ext.value, ext.critical
+    bc = ku = eku = None
+    for ext in _extensions(cert):  # duplicates are refused at parse time (keys.check_parsed): the first is the one
+        value = ext.value
+        if bc is None and isinstance(value, cx509.BasicConstraints):
+            bc = (value, ext.critical)
+        elif ku is None and isinstance(value, cx509.KeyUsage):
+            ku = (value, ext.critical)
+        elif eku is None and isinstance(value, cx509.ExtendedKeyUsage):
+            eku = ([oid.dotted_string for oid in value], ext.critical)
+    found = _Facts(bc, ku, eku)
+    if len(_FACTS_BY_OBJECT) >= _MEMO_LIMIT:
+        _FACTS_BY_OBJECT.clear()
+    _FACTS_BY_OBJECT[id(cert)] = (cert, found)
+    return found
+
+
+def _basic_constraints(cert: x509.Certificate) -> tuple[x509.BasicConstraints, bool] | None:
+    return _facts(cert).basic_constraints
 
 
 def _key_usage(cert: x509.Certificate) -> tuple[x509.KeyUsage, bool] | None:
-    from cryptography import x509 as cx509
-
-    try:
-        ext = _extensions(cert).get_extension_for_class(cx509.KeyUsage)
-    except cx509.ExtensionNotFound:
-        return None
-    return ext.value, ext.critical
+    return _facts(cert).key_usage
 
 
 def _eku(cert: x509.Certificate) -> tuple[list[str], bool] | None:
-    from cryptography import x509 as cx509
-
-    try:
-        ext = _extensions(cert).get_extension_for_class(cx509.ExtendedKeyUsage)
-    except cx509.ExtensionNotFound:
-        return None
-    return [oid.dotted_string for oid in ext.value], ext.critical
+    return _facts(cert).eku
 
 
 def _check_issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
@@ -451,7 +454,52 @@ def _check_ca(cert: x509.Certificate, expected_path_len: int, *, ku_critical: bo
     _check_ca_key(cert)
 
 
+_CHAIN_MEMO_LIMIT = 1024
+_GOOD_CHAINS: OrderedDict[tuple[bool, tuple[bytes, ...]], None] = OrderedDict()
+"""Chains (code signing or timestamping, the exact DER of every certificate in order) that passed every rule that
+does not depend on the time: certificate signatures along the chain, names, basic constraints, key usage, EKU, key
+types. A verifier sees the same signing chain on every image; with this its rules cost one lookup after the first
+image, not three signature checks. Successes only, least recently used dropped beyond the limit. Validity periods
+(CERT-06) are never memoized: they are checked at every call that gives a time. A chain that differs in one byte, in
+one certificate or in order is another key; the envelope signature is not part of this (codec checks it each time)."""
+_GOOD_CHAINS_LOCK = threading.Lock()
+
+
+def clear_memos() -> None:
+    """Forget every memoized verdict and parse (benchmarks measure the first sight of a chain with it)."""
+    from notation._internal.x509 import keys
+
+    with _GOOD_CHAINS_LOCK:
+        _GOOD_CHAINS.clear()
+    for memo in (_SUBJECT_STRINGS, _RAW_NAMES, _GOOD_SIGNATURES, _RAW_NAMES_BY_OBJECT, _FACTS_BY_OBJECT):
+        memo.clear()
+    keys.clear_memos()
+
+
 def _validate_chain(chain: Sequence[x509.Certificate], at: dt.datetime | None, *, timestamping: bool) -> None:
+    if len(chain) < 1:
+        raise CertificateError("certificate chain must contain at least one certificate")
+    if at is not None and at.tzinfo is None:
+        raise ValueError("validity time must be timezone-aware")
+    key = (timestamping, tuple(der_of(cert) for cert in chain))
+    with _GOOD_CHAINS_LOCK:
+        known = key in _GOOD_CHAINS
+        if known:
+            _GOOD_CHAINS.move_to_end(key)
+    if known:
+        # Every other rule passed for these exact bytes; the full check's first failure could only be a validity
+        # period, and it checks them in this order.
+        for cert in chain:
+            _check_validity(cert, at)
+        return
+    _validate_chain_uncached(chain, at, timestamping=timestamping)
+    with _GOOD_CHAINS_LOCK:
+        _GOOD_CHAINS[key] = None
+        if len(_GOOD_CHAINS) > _CHAIN_MEMO_LIMIT:
+            _GOOD_CHAINS.popitem(last=False)
+
+
+def _validate_chain_uncached(chain: Sequence[x509.Certificate], at: dt.datetime | None, *, timestamping: bool) -> None:
     def check_leaf(cert: x509.Certificate) -> None:
         _check_leaf_basic_constraints(cert)
         _check_leaf_key_usage(cert, critical=not timestamping)
@@ -461,10 +509,6 @@ def _validate_chain(chain: Sequence[x509.Certificate], at: dt.datetime | None, *
             _check_code_signing_eku(cert)
         _check_leaf_key(cert)
 
-    if len(chain) < 1:
-        raise CertificateError("certificate chain must contain at least one certificate")
-    if at is not None and at.tzinfo is None:
-        raise ValueError("validity time must be timezone-aware")
     if len(chain) == 1:
         cert = chain[0]
         _check_validity(cert, at)
@@ -494,8 +538,12 @@ def _validate_chain(chain: Sequence[x509.Certificate], at: dt.datetime | None, *
                     "valid self-signed root certificate"
                 )
         else:
+            # Go's isSelfSigned: the signature verifies with the certificate's own key AND raw issuer == raw subject,
+            # any error meaning "no". When the names differ the answer is "no" whatever the signature says, so the
+            # (failing, uncacheable) signature check is skipped: same verdict, one public-key operation less.
             try:
-                self_signed = _check_issued_by(cert, cert)
+                issuer, subject = _raw_names(cert)
+                self_signed = issuer == subject and _check_issued_by(cert, cert)
             except _LinkError:
                 self_signed = False
             if self_signed:

@@ -83,17 +83,38 @@ def check_parsed(cert: x509.Certificate) -> x509.Certificate:
     loads it and raises ValueError/TypeError later, from whichever property touches the bad part first, which
     would surface as a crash far from the input. Every certificate read from untrusted bytes goes through here.
     """
-    der = cert.public_bytes(DER)
+    der = der_of(cert)
     if der in _PARSED_OK:  # the same bytes checked before in this process (a pure function of them)
         return cert
     _check_parsed(cert, der)
-    if len(_PARSED_OK) >= 4096:
+    if len(_PARSED_OK) >= _MEMO_LIMIT:
         _PARSED_OK.clear()
     _PARSED_OK.add(der)
     return cert
 
 
+_MEMO_LIMIT = 4096
 _PARSED_OK: set[bytes] = set()
+_DER_BY_OBJECT: dict[int, tuple[x509.Certificate, bytes]] = {}
+"""id(cert) -> (cert, its DER). ``public_bytes`` re-encodes the whole certificate on every call (~8 us), and the
+DER is what every memo here is keyed by. The entry holds the certificate itself, so its id cannot be reused by
+another object while the entry exists; bounded (cleared when full)."""
+
+
+def der_of(cert: x509.Certificate) -> bytes:
+    """The DER of ``cert`` (the bytes it was parsed from, when :func:`parse_der_certificate` parsed it)."""
+    entry = _DER_BY_OBJECT.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
+    der = cert.public_bytes(DER)
+    _remember_der(cert, der)
+    return der
+
+
+def _remember_der(cert: x509.Certificate, der: bytes) -> None:
+    if len(_DER_BY_OBJECT) >= _MEMO_LIMIT:
+        _DER_BY_OBJECT.clear()
+    _DER_BY_OBJECT[id(cert)] = (cert, der)
 
 
 def _check_parsed(cert: x509.Certificate, der: bytes) -> None:
@@ -144,14 +165,23 @@ def parse_der_certificate(der: bytes) -> x509.Certificate:
 
     try:
         with _quiet_loading():
-            cert = cx509.load_der_x509_certificate(der)
+            cert = cx509.load_der_x509_certificate(key)
     except (ValueError, cx509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise ValueError(f"malformed certificate: {exc}") from exc
+    _remember_der(cert, key)  # the bytes as received, what Go's Certificate.Raw holds (no re-encoding)
     cert = check_parsed(cert)
-    if len(_PARSED_DER) >= 4096:
+    if len(_PARSED_DER) >= _MEMO_LIMIT:
         _PARSED_DER.clear()
     _PARSED_DER[key] = cert
     return cert
+
+
+def clear_memos() -> None:
+    """Forget every parsed certificate and DER (benchmarks measure the first sight of a chain with it; tests prove
+    that nothing depends on a memo)."""
+    _PARSED_DER.clear()
+    _PARSED_OK.clear()
+    _DER_BY_OBJECT.clear()
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
@@ -229,6 +259,4 @@ def load_local_signer(key_path: str | Path, cert_path: str | Path) -> LocalSigne
 
 def thumbprint_sha256(cert: x509.Certificate) -> str:
     """Lowercase hex SHA-256 of the DER certificate (MAN-06, DISC-02)."""
-    from cryptography.hazmat.primitives import serialization
-
-    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    return hashlib.sha256(der_of(cert)).hexdigest()
