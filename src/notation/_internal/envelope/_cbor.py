@@ -35,89 +35,93 @@ class Undefined:
 UNDEFINED = Undefined()
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
+_END = "unexpected end of CBOR data"
+_FLOAT_FORMATS = {25: ">e", 26: ">f", 27: ">d"}
 
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if n < 0 or end > len(self.data):
-            raise CBORError("unexpected end of CBOR data")
-        out = self.data[self.pos : end]
-        self.pos = end
-        return out
 
-    def head(self) -> tuple[int, int, int]:
-        """Return (major type, additional info, argument)."""
-        first = self.take(1)[0]
-        major, info = first >> 5, first & 0x1F
-        if info < 24:
-            return major, info, info
-        if info in (24, 25, 26, 27):
-            size = 1 << (info - 24)
-            return major, info, int.from_bytes(self.take(size), "big")
-        if info == 31:
-            raise CBORError("indefinite-length CBOR items are not allowed")
+def _item(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    """Decode the item at ``pos``; return it and the position after it.
+
+    Plain recursive functions with the position passed along (not a reader object with methods): an envelope is a
+    few dozen items, and method calls per byte taken were most of the COSE decoding time.
+    """
+    if depth > MAX_DEPTH:
+        raise CBORError("CBOR nesting too deep")
+    size = len(data)
+    if pos >= size:
+        raise CBORError(_END)
+    first = data[pos]
+    pos += 1
+    major, info = first >> 5, first & 0x1F
+    if info < 24:
+        arg = info
+    elif info < 28:
+        end = pos + (1 << (info - 24))
+        if end > size:
+            raise CBORError(_END)
+        arg = int.from_bytes(data[pos:end], "big")
+        pos = end
+    elif info == 31:
+        raise CBORError("indefinite-length CBOR items are not allowed")
+    else:
         raise CBORError(f"reserved CBOR additional information {info}")
-
-    def item(self, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise CBORError("CBOR nesting too deep")
-        major, info, arg = self.head()
-        if major == 0:
-            return arg
-        if major == 1:
-            return -1 - arg
+    if major == 0:
+        return arg, pos
+    if major == 1:
+        return -1 - arg, pos
+    if major == 2 or major == 3:
+        end = pos + arg
+        if end > size:
+            raise CBORError(_END)
+        raw = data[pos:end]
         if major == 2:
-            return self.take(arg)
-        if major == 3:
-            try:
-                return self.take(arg).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise CBORError("invalid UTF-8 in CBOR text string") from exc
-        if major == 4:
-            if arg > len(self.data) - self.pos:
-                raise CBORError("unexpected end of CBOR data")
-            return [self.item(depth + 1) for _ in range(arg)]
-        if major == 5:
-            if arg > len(self.data) - self.pos:
-                raise CBORError("unexpected end of CBOR data")
-            out: dict[Any, Any] = {}
-            for _ in range(arg):
-                key = self.item(depth + 1)
-                if isinstance(key, bool) or not isinstance(key, (int, str, bytes)):
-                    raise CBORError("CBOR map keys must be integers, text strings or byte strings")
-                if key in out:
-                    raise CBORError(f"duplicate CBOR map key {key!r}")
-                out[key] = self.item(depth + 1)
-            return out
-        if major == 6:
-            return Tag(arg, self.item(depth + 1))
-        # major 7: simple values and floats
-        if info == 20:
-            return False
-        if info == 21:
-            return True
-        if info == 22:
-            return None
-        if info == 23:
-            return UNDEFINED
-        if info == 25:
-            return struct.unpack(">e", arg.to_bytes(2, "big"))[0]
-        if info == 26:
-            return struct.unpack(">f", arg.to_bytes(4, "big"))[0]
-        if info == 27:
-            return struct.unpack(">d", arg.to_bytes(8, "big"))[0]
-        raise CBORError(f"unsupported CBOR simple value {arg}")
+            return raw, end
+        try:
+            return raw.decode("utf-8"), end
+        except UnicodeDecodeError as exc:
+            raise CBORError("invalid UTF-8 in CBOR text string") from exc
+    if major == 4:
+        if arg > size - pos:
+            raise CBORError(_END)
+        items = []
+        for _ in range(arg):
+            value, pos = _item(data, pos, depth + 1)
+            items.append(value)
+        return items, pos
+    if major == 5:
+        if arg > size - pos:
+            raise CBORError(_END)
+        out: dict[Any, Any] = {}
+        for _ in range(arg):
+            key, pos = _item(data, pos, depth + 1)
+            if isinstance(key, bool) or not isinstance(key, (int, str, bytes)):
+                raise CBORError("CBOR map keys must be integers, text strings or byte strings")
+            if key in out:
+                raise CBORError(f"duplicate CBOR map key {key!r}")
+            out[key], pos = _item(data, pos, depth + 1)
+        return out, pos
+    if major == 6:
+        value, pos = _item(data, pos, depth + 1)
+        return Tag(arg, value), pos
+    # major 7: simple values and floats
+    if info == 20:
+        return False, pos
+    if info == 21:
+        return True, pos
+    if info == 22:
+        return None, pos
+    if info == 23:
+        return UNDEFINED, pos
+    if info in _FLOAT_FORMATS:
+        return struct.unpack(_FLOAT_FORMATS[info], arg.to_bytes(1 << (info - 24), "big"))[0], pos
+    raise CBORError(f"unsupported CBOR simple value {arg}")
 
 
 def loads(data: bytes) -> Any:
     """Decode exactly one CBOR item; trailing bytes are an error."""
-    reader = _Reader(data)
-    value = reader.item(0)
-    if reader.pos != len(data):
-        raise CBORError(f"{len(data) - reader.pos} bytes of extraneous data after the CBOR item")
+    value, pos = _item(data, 0, 0)
+    if pos != len(data):
+        raise CBORError(f"{len(data) - pos} bytes of extraneous data after the CBOR item")
     return value
 
 
@@ -128,6 +132,11 @@ def _head(major: int, arg: int) -> bytes:
         if arg < 1 << (8 * size):
             return bytes([major << 5 | info]) + arg.to_bytes(size, "big")
     raise CBORError("integer too large for CBOR")
+
+
+def bytes_head(length: int) -> bytes:
+    """The head of a byte string of ``length`` bytes (what ``dumps`` writes before the bytes)."""
+    return _head(2, length)
 
 
 def dumps(value: Any) -> bytes:

@@ -13,9 +13,8 @@ def parse_rfc3339(text: str) -> dt.datetime:
     m = _RFC3339_RE.match(text)
     if not m:
         raise ValueError(f"invalid RFC 3339 time {text!r}")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    micro = int((m.group(7) or "0").ljust(6, "0")[:6])
-    zone = m.group(8)
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    micro = int(fraction.ljust(6, "0")[:6]) if fraction else 0
     if zone == "Z":
         tz = dt.UTC
     else:
@@ -24,7 +23,7 @@ def parse_rfc3339(text: str) -> dt.datetime:
         if hours > 23 or minutes > 59:
             raise ValueError(f"invalid RFC 3339 time zone in {text!r}")
         tz = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
-    return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    return dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
 
 
 def format_rfc3339(value: dt.datetime) -> str:

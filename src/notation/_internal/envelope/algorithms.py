@@ -45,19 +45,25 @@ class SignatureAlgorithm(enum.Enum):
 
     @property
     def is_rsa(self) -> bool:
-        return self.name.startswith("RSASSA")
+        return self in _RSA
 
     @classmethod
     def from_jws(cls, name: str) -> SignatureAlgorithm | None:
-        return next((a for a in cls if a.jws == name), None)
+        return _BY_JWS.get(name)
 
     @classmethod
     def from_cose(cls, label: int) -> SignatureAlgorithm | None:
-        return next((a for a in cls if a.cose == label), None)
+        return _BY_COSE.get(label)
 
     @classmethod
     def from_plugin_name(cls, name: str) -> SignatureAlgorithm | None:
         return next((a for a in cls if a.plugin_name == name), None)
+
+
+# Lookups done for every envelope decoded (iterating the enum and reading member properties was not free).
+_BY_JWS = {a.jws: a for a in SignatureAlgorithm}
+_BY_COSE = {a.cose: a for a in SignatureAlgorithm}
+_RSA = frozenset(a for a in SignatureAlgorithm if a.name.startswith("RSASSA"))
 
 
 class KeySpec(enum.Enum):

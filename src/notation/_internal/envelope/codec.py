@@ -46,16 +46,25 @@ def _unsupported(media_type: str) -> UnsupportedSignatureFormatError:
     return UnsupportedSignatureFormatError(f'signature envelope format with media type "{media_type}" is not supported')
 
 
+_DECODERS: dict[str, Callable[[bytes], DecodedEnvelope]] = {}
+"""media type -> its codec's decode, filled on first use (each codec is imported only when an envelope needs it)."""
+
+
 def _decode(media_type: str, data: bytes) -> DecodedEnvelope:
-    if media_type == JWS_ENVELOPE:
-        from notation._internal.envelope import jws
+    decode = _DECODERS.get(media_type)
+    if decode is None:
+        if media_type == JWS_ENVELOPE:
+            from notation._internal.envelope import jws
 
-        return jws.decode(data)
-    if media_type == COSE_ENVELOPE:
-        from notation._internal.envelope import cose
+            decode = jws.decode
+        elif media_type == COSE_ENVELOPE:
+            from notation._internal.envelope import cose
 
-        return cose.decode(data)
-    raise _unsupported(media_type)
+            decode = cose.decode
+        else:
+            raise _unsupported(media_type)
+        _DECODERS[media_type] = decode
+    return decode(data)
 
 
 def parse_envelope(media_type: str, data: bytes) -> SignerInfo:
