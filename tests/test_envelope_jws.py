@@ -266,7 +266,17 @@ def test_jws09_any_offset_and_fraction_accepted() -> None:
     assert info.signing_time.isoformat() == "2026-11-28T18:26:04.123456+08:00"
 
 
-@pytest.mark.parametrize("value", ["2026-11-28", "2026-11-28 10:00:00Z", "yesterday", 1795861564])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-28",
+        "2026-11-28 10:00:00Z",
+        "yesterday",
+        1795861564,
+        "2026-11-28T10:00:00Z\n",
+        "\u0662026-11-28T10:00:00Z",
+    ],
+)
 def test_jws09_bad_time_rejected(value: object) -> None:
     with pytest.raises(EnvelopeError, match="protected header can't be decoded"):
         _verify(forge.jws(RSA, jws_header(io__cncf__notary__signingTime=value)))

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_RFC3339_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
+# ASCII digits only and matched in full: ``\d`` takes any Unicode digit and ``$`` a trailing newline, both of which
+# Go's time.Parse refuses.
+_RFC3339_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 def parse_rfc3339(text: str) -> dt.datetime:
     """Parse an RFC 3339 date-time (fractions up to nanoseconds are truncated to microseconds)."""
-    m = _RFC3339_RE.match(text)
+    m = _RFC3339_RE.fullmatch(text)
     if not m:
         raise ValueError(f"invalid RFC 3339 time {text!r}")
     year, month, day, hour, minute, second, fraction, zone = m.groups()
