@@ -262,10 +262,11 @@ def test_failures_are_not_memoised(ca: tuple[pki.Issued, pki.Issued]) -> None:
     assert not chain_rules._GOOD_CHAINS
 
 
-def test_der_of_a_parsed_certificate_is_the_bytes_it_was_parsed_from(ca: tuple[pki.Issued, pki.Issued]) -> None:
-    """The memo keys are the received bytes (Go's Certificate.Raw), the same bytes cryptography would re-encode."""
+def test_der_of_is_the_certificate_encoding(ca: tuple[pki.Issued, pki.Issued]) -> None:
+    """The memo keys: the same bytes ``public_bytes`` gives (and here, the bytes parsed), computed once per object."""
     for cert in ca[1].chain:
         der = cert.public_bytes(DER)
         parsed = parse_der_certificate(bytearray(der))
         assert der_of(parsed) == der == parsed.public_bytes(DER)
         assert der_of(cert) == der
+        assert der_of(parsed) is der_of(parsed)

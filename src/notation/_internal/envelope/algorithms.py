@@ -21,6 +21,10 @@ class SignatureAlgorithm(enum.Enum):
     ECDSA_SHA384 = ("ES384", -35, "ECDSA-SHA-384", "sha384")
     ECDSA_SHA512 = ("ES512", -36, "ECDSA-SHA-512", "sha512")
 
+    # Members are singletons compared by identity; Enum's own __hash__ is a Python-level call hashing the name, on
+    # the path of every signature verified (parameter caches, the RSA set).
+    __hash__ = object.__hash__
+
     @property
     def jws(self) -> str:
         return self.value[0]

@@ -97,7 +97,7 @@ def _authenticity(
     statement: TrustPolicyStatement, info: SignerInfo, trust_store: TrustStore, action: ValidationAction
 ) -> str | None:
     """VER-13 / AUTH-*: None when some chain certificate is byte-identical to a trust anchor."""
-    from notation._internal.x509.keys import DER
+    from notation._internal.x509.keys import der_of
 
     try:
         anchors = _load_anchors(statement, info.signed.signing_scheme, trust_store)
@@ -107,8 +107,8 @@ def _authenticity(
         return exc.detail
     if not anchors:
         return "no trusted certificates are found to verify authenticity"
-    trusted = {cert.public_bytes(DER) for cert in anchors}
-    if any(cert.public_bytes(DER) in trusted for cert in info.certificate_chain):
+    trusted = {der_of(cert) for cert in anchors}  # memoised per certificate object: public_bytes re-encodes
+    if any(der_of(cert) in trusted for cert in info.certificate_chain):
         return None
     return "the signature's certificate chain does not contain any trusted certificate"
 

@@ -102,7 +102,7 @@ another object while the entry exists; bounded (cleared when full)."""
 
 
 def der_of(cert: x509.Certificate) -> bytes:
-    """The DER of ``cert`` (the bytes it was parsed from, when :func:`parse_der_certificate` parsed it)."""
+    """``cert.public_bytes(DER)``, computed once per certificate object."""
     entry = _DER_BY_OBJECT.get(id(cert))
     if entry is not None and entry[0] is cert:
         return entry[1]
@@ -168,8 +168,7 @@ def parse_der_certificate(der: bytes) -> x509.Certificate:
             cert = cx509.load_der_x509_certificate(key)
     except (ValueError, cx509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise ValueError(f"malformed certificate: {exc}") from exc
-    _remember_der(cert, key)  # the bytes as received, what Go's Certificate.Raw holds (no re-encoding)
-    cert = check_parsed(cert)
+    cert = check_parsed(cert)  # records der_of(cert): the re-encoding, once per distinct certificate
     if len(_PARSED_DER) >= _MEMO_LIMIT:
         _PARSED_DER.clear()
     _PARSED_DER[key] = cert
