@@ -13,27 +13,31 @@ The public API is small, in the manner of sigstore-python:
 
 Signers come from :func:`signer_from_files` (a local key and certificate chain) or :func:`signer_from_plugin`
 (a Notation plugin such as ``azure-kv``). Everything under ``notation._internal`` may change without notice.
-Heavy modules are imported inside the functions so that ``import notation`` stays cheap.
+Heavy modules are imported inside the functions so that ``import notation`` stays cheap: at run time this module
+imports nothing at all (not ``typing``, ``pathlib`` or ``datetime``), since every ``notation`` command, even
+``--help``, imports it first.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import functools as _functools
-from collections.abc import Callable as _Callable
-from collections.abc import Mapping as _Mapping
-from pathlib import Path as _Path
-from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
-from typing import BinaryIO as _BinaryIO
-from typing import ParamSpec as _ParamSpec
-from typing import TypeVar as _TypeVar
-
 __version__ = "0.1.0"
 
+_TYPE_CHECKING = False
 if _TYPE_CHECKING:
+    import datetime as _dt
+    from collections.abc import Callable as _Callable
+    from collections.abc import Mapping as _Mapping
+    from pathlib import Path as _Path
+    from typing import Any as _Any
+    from typing import BinaryIO as _BinaryIO
+    from typing import ParamSpec as _ParamSpec
+    from typing import TypeVar as _TypeVar
+
     from notation._internal.verifier import Verifier, VerifyResult
     from notation.models import BlobSignResult, SignResult, VerificationOutcome
+
+    _P = _ParamSpec("_P")
+    _R = _TypeVar("_R")
 
 __all__ = [
     "Verifier",
@@ -49,15 +53,11 @@ __all__ = [
     "verify_blob_stream",
 ]
 
-_P = _ParamSpec("_P")
-_R = _TypeVar("_R")
-
 
 def _one_error(fn: _Callable[_P, _R]) -> _Callable[_P, _R]:
     """A public function raises one typed error (notation.errors): the internal exceptions it was made from are
     not chained to it, since its message already names the cause (no three-exception traceback for one failure)."""
 
-    @_functools.wraps(fn)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         from notation.errors import NotationError
 
@@ -68,6 +68,10 @@ def _one_error(fn: _Callable[_P, _R]) -> _Callable[_P, _R]:
             exc.__suppress_context__ = True
             raise
 
+    # functools.wraps, without importing functools at start-up
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__"):
+        setattr(wrapper, attribute, getattr(fn, attribute))
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -100,10 +104,12 @@ def signer_from_plugin(
     libexec_dir: str | _Path | None = None,
 ) -> _Any:
     """A signer backed by an installed Notation plugin (``{LIBEXEC}/plugins/<name>/notation-<name>``)."""
+    from pathlib import Path
+
     from notation._internal.config import dirs
     from notation._internal.plugin import PluginManager, make_plugin_signer
 
-    manager = PluginManager(_Path(libexec_dir) if libexec_dir else dirs.libexec_dir())
+    manager = PluginManager(Path(libexec_dir) if libexec_dir else dirs.libexec_dir())
     return make_plugin_signer(manager, plugin_name, key_id, dict(plugin_config or {}))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from notation._internal.oci.descriptor import Descriptor
+from notation._internal.records import dataclass, field
 
 __all__ = [
     "BlobSignResult",

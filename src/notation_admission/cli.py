@@ -342,7 +342,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from notation._internal.log import JSONFormatter
+    from notation._internal.logformat import JSONFormatter
 
     # One JSON object per line, from the same layer (and with the same redaction) as the CLI's -v/-d lines: the
     # service's own records and the library's ("notation": verifier steps, revocation, HTTP) alike.

@@ -67,10 +67,10 @@ def sign_blob(
     **options: Any,
 ) -> BlobSignResult:
     """Sign the file, write ``<dir>/<name>.<format>.sig`` (or ``signature_path``) atomically with mode 0600."""
-    import dataclasses
     import os
 
     from notation._internal.config.fileio import atomic_write
+    from notation._internal.records import replace
     from notation.errors import SigningError
 
     blob = Path(path)
@@ -84,7 +84,7 @@ def sign_blob(
         atomic_write(target, result.envelope)
     except OSError as exc:
         raise SigningError(f"failed to write signature to file: {exc.strerror or exc}: {target}") from None
-    return dataclasses.replace(result, signature_path=str(target))
+    return replace(result, signature_path=str(target))
 
 
 def _policy(trust_policy: str | Path | bytes | None) -> Any:

@@ -12,26 +12,88 @@ the CLI prints what scripts written against Go look for:
 Both formatters pass every line through :func:`redact` so no bearer token, password, refresh token or client
 secret reaches a log, whichever call site produced it; HTTP headers are scrubbed before they are formatted
 (:func:`http_request`), as Go scrubs ``Authorization`` and ``Set-Cookie``.
+
+Start-up (issue 15): ``logging`` (with ``threading``, ``traceback``, ``string``) is not imported until a record
+could be emitted. :data:`logger` stands in for ``logging.getLogger("notation")``: without ``logging`` imported
+nobody can have configured it, so a record below WARNING would be dropped anyway (the default threshold) and is
+dropped without the import; a WARNING or above, or any record once ``logging`` is loaded (``-v``/``-d``, an
+application that set up logging, the admission service), goes to the real logger. :func:`quiet` (the CLI without
+``-v``/``-d``) silences every record either way. The formatters live in :mod:`notation._internal.logformat`.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
-import re
-from collections.abc import Iterable, Mapping
-from typing import IO, Any
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    import re
+    from collections.abc import Iterable, Mapping
+    from typing import IO, Any
+
 
 LOGGER_NAME = "notation"
-logger = logging.getLogger(LOGGER_NAME)
+DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50  # logging's levels, without importing it
 
-_GO_LEVELS = {
-    logging.DEBUG: "debug",
-    logging.INFO: "info",
-    logging.WARNING: "warning",
-    logging.ERROR: "error",
-    logging.CRITICAL: "fatal",
-}
+_silenced = False
+"""Set by :func:`quiet` before ``logging`` was imported: every record of the ``notation`` loggers is dropped."""
+
+
+class LazyLogger:
+    """``logging.getLogger(name)`` for a ``notation`` logger, with ``logging`` imported only when a record could be
+    emitted (see the module docstring); the methods the library calls, with the same arguments."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _target(self, level: int) -> logging.Logger | None:
+        if _silenced or (level < WARNING and "logging" not in sys.modules):
+            return None
+        import logging
+
+        return logging.getLogger(self.name)
+
+    def isEnabledFor(self, level: int) -> bool:
+        target = self._target(level)
+        return target is not None and target.isEnabledFor(level)
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        target = self._target(level)
+        if target is not None:
+            target.log(level, msg, *args, stacklevel=2, **kwargs)
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        target = self._target(DEBUG)
+        if target is not None:
+            target.log(DEBUG, msg, *args, stacklevel=2, **kwargs)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        target = self._target(INFO)
+        if target is not None:
+            target.log(INFO, msg, *args, stacklevel=2, **kwargs)
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        target = self._target(WARNING)
+        if target is not None:
+            target.log(WARNING, msg, *args, stacklevel=2, **kwargs)
+
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        target = self._target(ERROR)
+        if target is not None:
+            target.log(ERROR, msg, *args, stacklevel=2, **kwargs)
+
+
+logger = LazyLogger(LOGGER_NAME)
+
+
+def get_logger(suffix: str) -> LazyLogger:
+    """The ``notation.<suffix>`` logger (a child: :func:`quiet` and :func:`configure` apply to it too)."""
+    return LazyLogger(f"{LOGGER_NAME}.{suffix}")
+
 
 SCRUBBED = "*****"
 _SCRUB_HEADERS = frozenset({"authorization", "proxy-authorization", "set-cookie", "cookie"})
@@ -56,98 +118,97 @@ _SECRET_KEYS = "|".join(  # names of the fields whose values are redacted
         "auth",
     )
 )
-_JSON_SECRET = re.compile(rf'("(?:{_SECRET_KEYS})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
-_FORM_SECRET = re.compile(rf"(?<![A-Za-z0-9_])((?:{_SECRET_KEYS})=)[^&\s\"']+", re.IGNORECASE)
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|bearer|basic) +([A-Za-z0-9._~+/=-]{6,})")
-_PLAIN_WORD = re.compile(r"[a-z]+=?")  # "Bearer realm=...", "basic constraints": words, not credentials
+_patterns: list[re.Pattern[str]] = []
 
 
-def _scrub_credential(match: re.Match[str]) -> str:
-    return match.group(0) if _PLAIN_WORD.fullmatch(match.group(2)) else f"{match.group(1)} {SCRUBBED}"
+def _redaction_patterns() -> list[re.Pattern[str]]:
+    """Compiled on first use: only a formatted log line or a plugin's error output is redacted, and compiling
+    these at import cost every command its start-up."""
+    if not _patterns:
+        import re
 
-
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+        _patterns.extend(
+            (
+                re.compile(rf'("(?:{_SECRET_KEYS})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE),  # JSON member
+                re.compile(rf"(?<![A-Za-z0-9_])((?:{_SECRET_KEYS})=)[^&\s\"']+", re.IGNORECASE),  # form field
+                re.compile(r"\b(Bearer|Basic|bearer|basic) +([A-Za-z0-9._~+/=-]{6,})"),  # auth scheme
+                re.compile(r"[a-z]+=?"),  # "Bearer realm=...", "basic constraints": words, not credentials
+                re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWT
+            )
+        )
+    return _patterns
 
 
 def redact(text: str) -> str:
     """``text`` with secret values replaced by ``*****``: JSON members and form/query fields whose name says
     token, password or secret, credentials after ``Bearer``/``Basic``, and anything shaped like a JWT."""
-    text = _JSON_SECRET.sub(rf'\1"{SCRUBBED}"', text)
-    text = _FORM_SECRET.sub(rf"\1{SCRUBBED}", text)
-    text = _AUTH_SCHEME.sub(_scrub_credential, text)
-    return _JWT.sub(SCRUBBED, text)
+    json_secret, form_secret, auth_scheme, plain_word, jwt = _redaction_patterns()
+
+    def scrub_credential(match: re.Match[str]) -> str:
+        return match.group(0) if plain_word.fullmatch(match.group(2)) else f"{match.group(1)} {SCRUBBED}"
+
+    text = json_secret.sub(rf'\1"{SCRUBBED}"', text)
+    text = form_secret.sub(rf"\1{SCRUBBED}", text)
+    text = auth_scheme.sub(scrub_credential, text)
+    return jwt.sub(SCRUBBED, text)
 
 
-def _rfc3339(created: float) -> str:
-    """Go's ``time.RFC3339`` in local time (``Z`` for UTC), as logrus' FullTimestamp prints it."""
-    import datetime as dt  # lazily: the CLI imports this module on every start, logging or not
-    stamp = dt.datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds")
-    return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+def __getattr__(name: str) -> Any:
+    """``GoTextFormatter`` and ``JSONFormatter``, from :mod:`notation._internal.logformat` (imports logging)."""
+    if name in ("GoTextFormatter", "JSONFormatter"):
+        from notation._internal import logformat
 
-
-class GoTextFormatter(logging.Formatter):
-    """logrus ``TextFormatter{DisableQuote: true}``: ``time=... level=debug msg=...`` (no quoting, no traceback)."""
-
-    def __init__(self, *, timestamps: bool) -> None:
-        super().__init__()
-        self.timestamps = timestamps
-
-    def format(self, record: logging.LogRecord) -> str:
-        level = _GO_LEVELS.get(record.levelno, record.levelname.lower())
-        line = f"level={level} msg={redact(record.getMessage())}"
-        return f"time={_rfc3339(record.created)} {line}" if self.timestamps else line
-
-
-class JSONFormatter(logging.Formatter):
-    """One JSON object per record (``time``, ``level``, ``logger``, ``msg`` and any ``extra`` fields), redacted."""
-
-    _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        import json
-
-        doc: dict[str, Any] = {
-            "time": _rfc3339(record.created),
-            "level": _GO_LEVELS.get(record.levelno, record.levelname.lower()),
-            "logger": record.name,
-            "msg": redact(record.getMessage()),
-        }
-        for key, value in record.__dict__.items():
-            if key not in self._STANDARD and not key.startswith("_"):
-                doc[key] = redact(value) if isinstance(value, str) else value
-        return json.dumps(doc, default=str, ensure_ascii=False)
+        return getattr(logformat, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def configure(stream: IO[str], *, level: int, json_lines: bool = False) -> logging.Handler:
     """Send the ``notation`` logger's records at ``level`` and above to ``stream``; replaces earlier handlers."""
+    global _silenced
+    import logging
+
+    from notation._internal.logformat import GoTextFormatter, JSONFormatter
+
     handler = logging.StreamHandler(stream)
     if json_lines:
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(GoTextFormatter(timestamps=level <= logging.DEBUG))
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
+    real = logging.getLogger(LOGGER_NAME)
+    real.handlers[:] = [handler]
+    real.setLevel(level)
+    real.propagate = False
+    _silenced = False
     return handler
 
 
 def configure_cli(stream: IO[str], *, debug: bool, verbose: bool) -> None:
     """CLI-06: ``-d`` debug (wins over ``-v``), ``-v`` info, otherwise nothing at all."""
     if debug or verbose:
-        configure(stream, level=logging.DEBUG if debug else logging.INFO)
+        configure(stream, level=DEBUG if debug else INFO)
     else:
         quiet()
 
 
 def quiet() -> None:
-    """No output (and no formatting work): Python's last-resort handler would print warnings otherwise."""
-    logger.handlers[:] = [logging.NullHandler()]  # also drops a handler left by an earlier in-process run
-    logger.setLevel(logging.CRITICAL + 1)  # not even a record is made
-    logger.propagate = False
+    """No output (and no formatting work): Python's last-resort handler would print warnings otherwise. Before
+    ``logging`` is imported only a flag is set (every ``notation`` logger drops its records); after, the real
+    logger is silenced too (it may hold a handler left by an earlier in-process run)."""
+    global _silenced
+    if "logging" not in sys.modules:
+        _silenced = True
+        return
+    import logging
+
+    real = logging.getLogger(LOGGER_NAME)
+    real.handlers[:] = [logging.NullHandler()]
+    real.setLevel(CRITICAL + 1)  # not even a record is made
+    real.propagate = False
+    _silenced = False  # the real logger is silent now, and an application's later configure() takes effect
 
 
 def debug_enabled() -> bool:
-    return logger.isEnabledFor(logging.DEBUG)
+    return logger.isEnabledFor(DEBUG)
 
 
 # -- HTTP tracing (notation internal/trace/transport.go) ------------------------------------------------------------
@@ -156,6 +217,8 @@ _request_ids = itertools.count()
 
 
 def _headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
+    from collections.abc import Mapping
+
     items = list(headers.items() if isinstance(headers, Mapping) else headers or [])
     if not items:
         return "   Empty header"
@@ -174,7 +237,7 @@ def _go_quote(text: str) -> str:
 
 def http_request(method: str, url: str, headers: Mapping[str, Any] | None) -> int | None:
     """Log ``Request #n`` with its (scrubbed) headers at debug level; the id pairs it with its response."""
-    if not logger.isEnabledFor(logging.DEBUG):
+    if not logger.isEnabledFor(DEBUG):
         return None
     rid = next(_request_ids)
     logger.debug(
@@ -188,7 +251,7 @@ def http_request(method: str, url: str, headers: Mapping[str, Any] | None) -> in
 
 
 def http_response(rid: int | None, status: int, reason: str, headers: Mapping[str, Any] | None) -> None:
-    if rid is None or not logger.isEnabledFor(logging.DEBUG):
+    if rid is None or not logger.isEnabledFor(DEBUG):
         return
     status_line = f"{status} {reason}".strip()
     logger.debug(

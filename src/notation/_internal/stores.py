@@ -6,11 +6,11 @@ Shared by the CLI and the public API so that both read references the same way.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notation._internal.oci.store import ArtifactStore
+from notation._internal.records import dataclass
 
 if TYPE_CHECKING:
     from notation._internal.oci.descriptor import Descriptor

@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from notation._internal.records import dataclass, field
 from notation.errors import NotationError, TrustStoreError, VerificationError
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from notation._internal.cli.common import take_credentials
 from notation._internal.cli.framework import CommandError, Invocation
+from notation._internal.records import dataclass, field
 from notation._internal.stores import is_digest, resolve_in_store
 from notation._internal.verifier import failure_text, tag_warning
 

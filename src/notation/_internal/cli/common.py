@@ -9,17 +9,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.cli.framework import CommandError, Flag, Invocation
+from notation._internal.records import dataclass
 from notation._internal.stores import is_digest, resolve_in_store
 from notation._internal.verifier import tag_warning
 
 if TYPE_CHECKING:
     from notation._internal.oci.descriptor import Descriptor
     from notation._internal.oci.store import ArtifactStore
-
 
 
 def debug_flags() -> list[Flag]:

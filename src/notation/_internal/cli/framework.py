@@ -3,22 +3,26 @@
 Why not argparse: the Go CLI's contract is its exact messages (``unknown flag: --x``, ``flag needs an argument``,
 ``invalid argument "x" for "--max-signatures" flag: ...``), interspersed flags, ``--flag=false`` booleans, combined
 shorthands, cobra's validation order (CLI-05) and cobra's help layout. Bending argparse into all of that costs more
-code than this parser, and this module imports nothing but the standard library's lightest parts, so
-``notation --help`` stays fast.
+code than this parser, and this module imports nothing but ``os`` and ``sys`` at run time (not even ``typing`` or
+``re``: on Python 3.11 ``typing`` imports ``re``, ``enum`` and ``functools``), so ``notation --help`` stays fast; the
+guard is tests/test_startup.py.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, TextIO
 
+from notation._internal.records import dataclass, field
 from notation.errors import NotationError
 
-FlagKind = Literal["bool", "string", "int", "duration", "stringArray"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Sequence
+    from typing import Literal, TextIO
+
+    FlagKind = Literal["bool", "string", "int", "duration", "stringArray"]
 
 EXPERIMENTAL_ENV = "NOTATION_EXPERIMENTAL"
 EXPERIMENTAL_WARNING = (
@@ -106,12 +110,24 @@ def parse_go_bool(text: str) -> bool:
     raise ValueError(f"strconv.ParseBool: parsing {go_quote(text)}: invalid syntax")
 
 
-_INT_RE = re.compile(r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$")
+_INT_PATTERN = r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$"
+_DURATION_PATTERN = r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)"
+_compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    """Compiled on first use: only int and duration flags need a regex, and ``re`` costs every start-up."""
+    compiled = _compiled.get(pattern)
+    if compiled is None:
+        import re
+
+        compiled = _compiled[pattern] = re.compile(pattern)
+    return compiled
 
 
 def parse_go_int(text: str) -> int:
     """strconv.ParseInt(s, 0, 64)."""
-    if not _INT_RE.match(text) or "__" in text or text.rstrip("_") != text:
+    if not _regex(_INT_PATTERN).match(text) or "__" in text or text.rstrip("_") != text:
         raise ValueError(f"strconv.ParseInt: parsing {go_quote(text)}: invalid syntax")
     body = text.lstrip("+-")
     sign = -1 if text.startswith("-") else 1
@@ -135,7 +151,6 @@ _DURATION_UNITS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
-_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
 
 
 def parse_go_duration(text: str) -> int:
@@ -152,7 +167,7 @@ def parse_go_duration(text: str) -> int:
         raise ValueError(f"time: invalid duration {original}")
     total = 0
     while s:
-        m = _DURATION_PART.match(s)
+        m = _regex(_DURATION_PATTERN).match(s)
         if m is None:  # pragma: no cover - the pattern always matches
             raise ValueError(f"time: invalid duration {original}")
         whole, frac, unit = m.group(1), m.group(2), m.group(3)
@@ -297,10 +312,11 @@ class Invocation:
         self.stderr.write(f"Warning: {text}\n")
 
 
-Handler = Callable[[Invocation], int | None]
-ArgsCheck = Callable[[list[str]], None]
-ArgsFlagsCheck = Callable[[list[str], dict[str, object]], None]
-"""A positional check that also looks at flag values (cobra's Args functions can read the parsed flags)."""
+if TYPE_CHECKING:
+    Handler = Callable[[Invocation], int | None]
+    ArgsCheck = Callable[[list[str]], None]
+    ArgsFlagsCheck = Callable[[list[str], dict[str, object]], None]
+    """A positional check that also looks at flag values (cobra's Args functions can read the parsed flags)."""
 
 
 @dataclass

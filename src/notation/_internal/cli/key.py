@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from notation._internal.cli.common import debug_flags, parse_flag_map, setup_logging
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
 from notation._internal.cli.output import table
+from notation._internal.log import get_logger
 
-_log = logging.getLogger("notation.cli")
+_log = get_logger("cli")
 
 _PLUGIN_CONFIG_HELP = (
     "{key}={value} pairs that are passed as it is to a plugin, refer plugin's documentation to set appropriate values"

@@ -1,16 +1,14 @@
 """Entry point of the ``notation`` command: builds the command tree, runs it, turns errors into one line.
 
 Every error is ``Error: <message>`` on stderr and exit 1 (CLI-02/03); with ``-d`` a traceback follows.
-Importing this module (and the command modules) pulls in no crypto, HTTP or CBOR library.
+Importing this module (and the command modules) pulls in no crypto, HTTP or CBOR library, and this module and the
+framework import no ``typing``, ``re`` or ``logging`` at run time: ``notation --help`` is interpreter start-up plus
+a few small modules (tests/test_startup.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import sys
-from collections.abc import Callable
-from typing import TextIO
 
 from notation._internal.cli.framework import (
     Command,
@@ -23,6 +21,11 @@ from notation._internal.cli.framework import (
     render_usage,
 )
 from notation.errors import NotationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
 
 ROOT_SHORT = "Notation - a tool to sign and verify artifacts"
 
@@ -45,9 +48,17 @@ _COMMANDS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
 )
 
 
+_READS_NO_CERTIFICATE = frozenset({"version"})
+"""Command modules that never parse a certificate: they skip the warnings filter (it imports ``re``)."""
+
+
 def _loader(module: str, factory: str) -> Callable[[], Command]:
     def load() -> Command:
-        built: Command = getattr(importlib.import_module(f"notation._internal.cli.{module}"), factory)()
+        if module not in _READS_NO_CERTIFICATE:
+            _quiet_library_warnings()  # before the command can parse a certificate (not for root help: needs re)
+        name = f"notation._internal.cli.{module}"
+        __import__(name)  # importlib.import_module would import importlib (and warnings) at every start
+        built: Command = getattr(sys.modules[name], factory)()
         return built
 
     return load
@@ -104,7 +115,7 @@ def _silence_stdout() -> None:
 def _quiet_library_warnings() -> None:
     """Go parses a zero serial number silently; cryptography warns (several lines) each time one is read. The
     CLI's stderr carries one-line messages only. Negative serials are refused when certificates are parsed."""
-    import warnings
+    import warnings  # filterwarnings compiles the message with re: not on the way of root help
 
     warnings.filterwarnings("ignore", message=r"Parsed a serial number which wasn't positive")
 
@@ -112,12 +123,12 @@ def _quiet_library_warnings() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run ``notation`` with ``argv`` (default: sys.argv[1:]) and return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _quiet_library_warnings()
     stdout, stderr = sys.stdout, sys.stderr
     parsed: dict[str, object] = {}
     if args and args[0] in ("__complete", "__completeNoDesc"):  # cobra's hidden completion requests
         from notation._internal.cli.completion import run_request
 
+        _quiet_library_warnings()
         return run_request(args, stdout, stderr)
     try:
         root = build_root()
@@ -139,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         _report(exc, bool(parsed.get("debug")), stderr)
         return 1
     finally:
-        with contextlib.suppress(BrokenPipeError, ValueError):
+        try:  # noqa: SIM105 - contextlib.suppress would cost an import at every start
             stdout.flush()
+        except (BrokenPipeError, ValueError):
+            pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TextIO
+
+from notation._internal.records import dataclass, field
 
 TAB_PADDING = 3
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from notation._internal.config import dirs
 from notation._internal.config.fileio import read_regular_file
+from notation._internal.records import dataclass, field
 from notation.errors import ConfigError
 
 

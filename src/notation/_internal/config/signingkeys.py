@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from notation._internal.config import dirs
 from notation._internal.config.fileio import atomic_write, go_json, read_regular_file
+from notation._internal.records import dataclass, field, replace
 from notation.errors import ConfigError, KeyError_
 
 DEFAULT_KEY_NOT_SET = "default signing key not set. Please set default signing key or specify a key name"

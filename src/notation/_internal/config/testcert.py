@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notation._internal.config import dirs
 from notation._internal.config.fileio import write_exclusive
 from notation._internal.config.signingkeys import KeySuite, load_signing_keys, save_signing_keys
+from notation._internal.records import dataclass
 from notation.errors import CertificateError, ConfigError
 
 if TYPE_CHECKING:

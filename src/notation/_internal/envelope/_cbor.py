@@ -9,8 +9,9 @@ heads, map keys sorted bytewise by their encoding), which is what go-cose writes
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any
+
+from notation._internal.records import dataclass
 
 MAX_DEPTH = 16
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 
 from notation._internal.envelope.model import (
     HEADER_AUTHENTIC_SIGNING_TIME,
@@ -14,6 +13,7 @@ from notation._internal.envelope.model import (
     HEADER_SIGNING_TIME,
     SignerInfo,
 )
+from notation._internal.records import dataclass
 
 STANDARD_HEADERS = (HEADER_SIGNING_SCHEME, HEADER_SIGNING_TIME, HEADER_AUTHENTIC_SIGNING_TIME, HEADER_EXPIRY)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.envelope import _cbor
@@ -31,6 +30,7 @@ from notation._internal.envelope.model import (
     UnsignedAttributes,
 )
 from notation._internal.oci.mediatypes import COSE_ENVELOPE
+from notation._internal.records import dataclass
 from notation.errors import EnvelopeError, SigningError
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.envelope._common import STANDARD_HEADERS, DecodedEnvelope, b64std_decode, b64url_decode
@@ -33,6 +32,7 @@ from notation._internal.envelope.model import (
     UnsignedAttributes,
 )
 from notation._internal.oci.mediatypes import JWS_ENVELOPE
+from notation._internal.records import dataclass
 from notation.errors import EnvelopeError, SigningError
 
 if TYPE_CHECKING:

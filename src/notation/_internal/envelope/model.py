@@ -7,10 +7,10 @@ Pure data: no parsing, no crypto. The codecs turn bytes into a :class:`SignerInf
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from notation._internal.envelope.algorithms import KeySpec, SignatureAlgorithm
+from notation._internal.records import dataclass, field
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -78,8 +78,10 @@ class SignerInfo:
     @property
     def signing_time(self) -> dt.datetime:
         """The scheme's signing time (authentic signing time under signingAuthority)."""
-        value = self.signed.authentic_signing_time if self.signed.signing_scheme == SCHEME_SIGNING_AUTHORITY else (
-            self.signed.signing_time
+        value = (
+            self.signed.authentic_signing_time
+            if self.signed.signing_scheme == SCHEME_SIGNING_AUTHORITY
+            else (self.signed.signing_time)
         )
         assert value is not None  # codecs reject envelopes without it (SIG-12)
         return value

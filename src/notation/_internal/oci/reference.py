@@ -8,8 +8,8 @@ every error reads ``"<ref>": invalid reference: <reason>. Expecting <registry>/<
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from notation._internal.records import dataclass
 from notation.errors import InvalidReferenceError
 
 _EXPECTING = "Expecting <registry>/<repository>:<tag> or <registry>/<repository>@<digest>"

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from notation._internal.oci.descriptor import Descriptor
@@ -26,6 +25,7 @@ from notation._internal.oci.mediatypes import (
     OCI_EMPTY,
     OCI_IMAGE_MANIFEST,
 )
+from notation._internal.records import dataclass, field
 from notation.errors import SigningError, StoreError
 
 SignatureManifestForm = Literal["A", "B", "artifact"]

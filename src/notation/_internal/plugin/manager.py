@@ -16,7 +16,6 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +27,7 @@ from notation._internal.plugin.protocol import (
     PluginMetadata,
     compare_semver,
 )
+from notation._internal.records import dataclass
 from notation.errors import PluginError
 
 PREFIX = "notation-"
@@ -149,9 +149,7 @@ class PluginManager:
                 f"permission to access the plugin directory: {self.plugins_dir}"
             ) from exc
         return sorted(
-            e.name
-            for e in entries
-            if e.is_dir(follow_symlinks=False) and not e.name.startswith(_STAGING_PREFIX)
+            e.name for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(_STAGING_PREFIX)
         )
 
     def list(self) -> list[PluginListEntry]:

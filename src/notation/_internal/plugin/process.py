@@ -14,7 +14,6 @@ import signal
 import subprocess
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +27,7 @@ from notation._internal.plugin.protocol import (
     PluginMetadata,
     parse_metadata,
 )
+from notation._internal.records import dataclass
 from notation.errors import PluginError
 
 

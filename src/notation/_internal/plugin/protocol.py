@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from notation._internal.records import dataclass
 from notation.errors import PluginError
 
 CONTRACT_VERSION = "1.0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.envelope.model import (
@@ -30,6 +29,7 @@ from notation._internal.plugin.protocol import (
     compare_semver,
     is_semver,
 )
+from notation._internal.records import dataclass
 from notation.errors import PluginError, VerificationError
 from notation.models import ValidationAction, ValidationResult, ValidationType
 
@@ -234,13 +234,17 @@ def run_plugin_verification(
         if not isinstance(reason, str):
             reason = str(reason)
         if capability == CAP_TRUSTED_IDENTITY:
-            error = None if verdict["success"] else (
-                f'trusted identify verification by plugin "{name}" failed with reason "{reason}"'
+            error = (
+                None
+                if verdict["success"]
+                else (f'trusted identify verification by plugin "{name}" failed with reason "{reason}"')
             )
             results.append(ValidationResult(ValidationType.AUTHENTICITY, authenticity_action, error))
         else:
-            error = None if verdict["success"] else (
-                f'revocation check by verification plugin "{name}" failed with reason "{reason}"'
+            error = (
+                None
+                if verdict["success"]
+                else (f'revocation check by verification plugin "{name}" failed with reason "{reason}"')
             )
             results.append(ValidationResult(ValidationType.REVOCATION, revocation_action, error))
     return PluginVerificationOutcome(tuple(results), processed_names, called=True)

@@ -13,10 +13,10 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
+from notation._internal.records import dataclass
 from notation._internal.registry.credentials import Credential
 from notation._internal.registry.transport import Transport, read_bounded, release
 from notation.errors import AuthenticationError, NotationError

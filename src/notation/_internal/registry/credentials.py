@@ -11,7 +11,6 @@ import binascii
 import json
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from notation._internal.config import dirs
 from notation._internal.config.config_file import CLIConfig, load_config
 from notation._internal.config.fileio import atomic_write, go_json, read_regular_file
 from notation._internal.log import logger as log
+from notation._internal.records import dataclass, field
 from notation.errors import ConfigError, RegistryError
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from notation._internal.records import dataclass, field
 from notation._internal.registry.credentials import (
     Credential,
     CredentialStore,

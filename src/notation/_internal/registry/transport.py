@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from notation._internal import log
 from notation._internal.neterr import go_error
+from notation._internal.records import dataclass
 from notation.errors import RegistryError, StoreError
 
 if TYPE_CHECKING:

@@ -16,10 +16,10 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from notation._internal.log import logger as log
+from notation._internal.records import dataclass
 
 # Two 32 MiB CRLs in base64 plus JSON framing.
 MAX_ENTRY_BYTES = 96 * 1024 * 1024

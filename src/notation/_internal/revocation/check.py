@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from notation._internal.log import DEBUG, ERROR, WARNING, get_logger
 from notation._internal.revocation import crl, ocsp
 from notation._internal.revocation.cache import CRLCache, stderr_warn
 from notation._internal.revocation.model import CertRevocationResult, Method, Status, revocation_error
@@ -16,7 +16,7 @@ from notation.errors import CertificateError, RevocationError
 if TYPE_CHECKING:
     from cryptography import x509
 
-log = logging.getLogger("notation.revocation")
+log = get_logger("revocation")
 
 DEFAULT_OCSP_TIMEOUT = 2.0
 DEFAULT_CRL_TIMEOUT = 5.0
@@ -143,7 +143,7 @@ def revocation_failure(
 def log_results(results: Sequence[CertRevocationResult]) -> None:
     """notation-go's revocationFinalResult logging, root to leaf: the OCSP-to-CRL fallback as a warning, server
     errors at error level (an OCSP error that CRL then answered only at debug level)."""
-    if not log.isEnabledFor(logging.WARNING):  # the CLI without -v/-d: not even the subjects are formatted
+    if not log.isEnabledFor(WARNING):  # the CLI without -v/-d: not even the subjects are formatted
         return
     from notation._internal.x509.chain import subject_dn
 
@@ -168,5 +168,5 @@ def log_results(results: Sequence[CertRevocationResult]) -> None:
                 'Certificate #%d in chain with subject "%s" encountered an error for revocation method %s at URL "%s": '
                 "%s"
             )
-            level = logging.DEBUG if fallback and method is Method.OCSP else logging.ERROR
+            level = DEBUG if fallback and method is Method.OCSP else ERROR
             log.log(level, line, i + 1, subject_dn(result.cert), method, server.server, server.error)

@@ -9,11 +9,11 @@ swap traffic that way).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal import log
 from notation._internal.neterr import go_error
+from notation._internal.records import dataclass
 
 if TYPE_CHECKING:
     import requests

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from notation._internal.records import dataclass, field
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.asn1_errors import ASN1_ERRORS
+from notation._internal.records import dataclass
 
 if TYPE_CHECKING:
     from cryptography import x509

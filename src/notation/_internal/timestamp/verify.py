@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from notation._internal.records import dataclass
 from notation._internal.timestamp.token import TokenError, check_bounded, check_imprint, parse_token, verify_token
 from notation.errors import TimestampError
 

@@ -8,10 +8,10 @@ DISC-T4). Statements are :class:`TrustPolicyStatement` objects, so trust evaluat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from notation._internal.records import dataclass
 from notation._internal.trust.policy import (
     TrustPolicyStatement,
     _fields,

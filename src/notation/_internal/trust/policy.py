@@ -6,17 +6,16 @@ exactly the documents Go refuses, with the same words.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import os
 import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from notation._internal.records import dataclass, field, replace
 from notation._internal.x509.dn import (
     WILDCARD,
     X509_SUBJECT_PREFIX,
@@ -410,7 +409,7 @@ def validate_statements(
         if check is not None:
             check(statement)
         names.add(statement.name)
-        checked.append(dataclasses.replace(statement, actions=actions))
+        checked.append(replace(statement, actions=actions))
     return checked
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from notation._internal.asn1_errors import ASN1_ERRORS
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.oci.store import ArtifactStore
+from notation._internal.records import dataclass, field
 from notation.errors import NotationError
 
 if TYPE_CHECKING:

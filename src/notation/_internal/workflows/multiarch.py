@@ -7,12 +7,12 @@ Go notation). The index is fetched through the store (bounded, digest checked) a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.oci.store import ArtifactStore
+from notation._internal.records import dataclass
 from notation.errors import StoreError
 
 INDEX_MEDIA_TYPES = (mediatypes.OCI_IMAGE_INDEX, mediatypes.DOCKER_MANIFEST_LIST)

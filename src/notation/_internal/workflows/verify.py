@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from notation._internal.log import logger as log
 from notation._internal.oci import mediatypes
 from notation._internal.oci.descriptor import Descriptor
 from notation._internal.oci.store import ArtifactStore
+from notation._internal.records import dataclass, field
 from notation.errors import NotationError, TimestampError, TrustStoreError, VerificationError
 from notation.models import (
     SignatureVerification,
@@ -200,12 +200,11 @@ def verify_artifact(
 
 def _with_valid_until(verdict: SignatureVerification, info: SignerInfo, moment: dt.datetime) -> SignatureVerification:
     """The verdict with ``valid_until``: how long a caller may keep it (admission caches; verifycache.verdict_bound)."""
-    import dataclasses
-
     from notation._internal.config.dirs import cache_dir
+    from notation._internal.records import replace
     from notation._internal.verifycache import verdict_bound
 
-    return dataclasses.replace(verdict, valid_until=verdict_bound(verdict, info, moment, crl_cache_root=cache_dir()))
+    return replace(verdict, valid_until=verdict_bound(verdict, info, moment, crl_cache_root=cache_dir()))
 
 
 def _listed(signatures: Iterator[Descriptor]) -> Iterator[Descriptor]:
@@ -415,13 +414,12 @@ def _revocation_outcome_is_trivially_pass(chain: list[Any]) -> bool:
     extension present, unreadable extensions, a chain error, verbose logging -- takes the full path, so its
     results and wording are unchanged; this only avoids importing the OCSP/CRL machinery when it has no work.
     """
-    import logging
-
     from cryptography import x509 as cx509
 
+    from notation._internal.log import WARNING, get_logger
     from notation._internal.x509.chain import validate_signing_chain
 
-    if not chain or logging.getLogger("notation.revocation").isEnabledFor(logging.WARNING):
+    if not chain or get_logger("revocation").isEnabledFor(WARNING):
         return False
     for cert in chain[:-1]:
         try:
