@@ -69,7 +69,7 @@ def b64std_decode(text: str) -> bytes:
     return data
 
 
-_SEMVER_RE = re.compile(
+_SEMVER = (  # re.match compiles and caches it on first use: not at import (start-up)
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
@@ -77,4 +77,4 @@ _SEMVER_RE = re.compile(
 
 
 def is_semver(text: str) -> bool:
-    return bool(_SEMVER_RE.match(text))
+    return bool(re.match(_SEMVER, text))

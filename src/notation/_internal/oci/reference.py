@@ -17,10 +17,10 @@ _EXPECTING = "Expecting <registry>/<repository>:<tag> or <registry>/<repository>
 # Go's separator is ``[-]*``; an empty separator only joins two alphanumeric runs, so ``[-]+`` accepts the same
 # names without the ambiguity that makes a backtracking engine exponential on ``a/aaaa...a!`` (found by fuzzing).
 _REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
+_TAG = r"^[\w][\w.-]{0,127}$"  # with re.ASCII; re.match compiles and caches on first use (start-up)
 # What Go's url.ParseRequestURI("dummy://" + registry) accepts as a host that round-trips unchanged.
 _REGISTRY_RE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?$")
-_DIGEST_ANY_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_DIGEST_ANY = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _HEX_RE = re.compile(r"^[a-f0-9]+$")
 
@@ -36,7 +36,7 @@ def digest_error(digest: str) -> str | None:
     algorithm, encoded = digest[:i], digest[i + 1 :]
     length = _DIGEST_HEX_LENGTHS.get(algorithm)
     if length is None:
-        if not _DIGEST_ANY_RE.match(digest):
+        if not re.match(_DIGEST_ANY, digest):
             return "invalid checksum digest format"
         return "unsupported digest algorithm"
     if len(encoded) != length:
@@ -110,7 +110,7 @@ def parse_repository_reference(ref: str) -> Reference:
         raise _invalid(ref, f'invalid repository "{repository}"')
     if reference:
         if is_tag:
-            if not _TAG_RE.match(reference):
+            if not re.match(_TAG, reference, re.ASCII):
                 raise _invalid(ref, f'invalid tag "{reference}"')
             tag = reference
         else:
@@ -130,4 +130,4 @@ def parse_reference(ref: str) -> Reference:
 
 
 def is_valid_tag(tag: str) -> bool:
-    return bool(_TAG_RE.match(tag))
+    return bool(re.match(_TAG, tag, re.ASCII))

@@ -36,11 +36,11 @@ FORM_B: Final = "B"
 FORM_ARTIFACT: Final = "artifact"
 """The withdrawn OCI artifact manifest (envelope in ``blobs[0]``); read-only (MAN-01)."""
 
-_THUMBPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+_THUMBPRINT = r"^[0-9a-f]{64}$"  # re.match compiles and caches on first use: not at import (start-up)
 
 # Go's encoding/json escapes these inside strings; Python's json module does not.
 _GO_EXTRA_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_EXTRA_ESCAPES_RE = re.compile("[<>&\u2028\u2029]")
+_GO_EXTRA_ESCAPES_CLASS = "[<>&\u2028\u2029]"
 
 
 def marshal_go_json(obj: Any) -> bytes:
@@ -53,7 +53,7 @@ def marshal_go_json(obj: Any) -> bytes:
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # '<', '>', '&', U+2028/9 can only occur inside JSON strings, so a global replacement is exact.
-    text = _GO_EXTRA_ESCAPES_RE.sub(lambda m: _GO_EXTRA_ESCAPES[m.group(0)], text)
+    text = re.sub(_GO_EXTRA_ESCAPES_CLASS, lambda m: _GO_EXTRA_ESCAPES[m.group(0)], text)
     return text.encode("utf-8")
 
 
@@ -90,7 +90,7 @@ def build_signature_manifest(
     normalized: list[str] = []
     for thumbprint in thumbprints:
         lowered = thumbprint.lower()
-        if not _THUMBPRINT_RE.match(lowered):
+        if not re.match(_THUMBPRINT, lowered):
             raise SigningError(f"invalid certificate thumbprint {thumbprint!r}: expected 64 hex digits")
         normalized.append(lowered)
     if not normalized:

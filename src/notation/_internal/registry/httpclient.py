@@ -48,6 +48,12 @@ _SAFE_TARGET = "/:@!$&'()*+,;=?%~-._"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _ascii_bytes(host: str) -> str | bytes:
+    """An ASCII host as bytes for getaddrinfo, which encodes a str with the idna codec: for an ASCII name that is the
+    same bytes, but the codec's first use imports encodings.idna, stringprep and unicodedata (~2 ms a process)."""
+    return host.encode("ascii") if host.isascii() else host
+
+
 class HTTPError(OSError):
     """Base of this module's errors (an OSError, as the socket errors it wraps)."""
 
@@ -366,7 +372,8 @@ class Session:
                 raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
                 tunnel_auth = "Basic " + base64.b64encode(raw).decode("ascii")
         try:
-            sock = socket.create_connection((target_host, target_port), timeout=connect_timeout)
+            address = (_ascii_bytes(target_host), target_port)
+            sock = socket.create_connection(address, timeout=connect_timeout)  # type: ignore[arg-type]  # bytes ok
         except TimeoutError as exc:
             raise ConnectTimeout(f"connection to {target_host}:{target_port} timed out") from exc
         except OSError as exc:
