@@ -93,6 +93,9 @@ def test_manifest_with_unknown_blob_is_rejected(registry: RegistryServer, s: req
     push_blob(s, registry.url, "other", b"{}")
     r = s.put(f"{registry.url}/v2/app/manifests/v1", data=body, headers={"Content-Type": OCI_MANIFEST})
     assert r.status_code == 400 and _error_code(r) == "MANIFEST_BLOB_UNKNOWN"
+    # refused before the body is stored (it is written outside the repository lock, after the checks)
+    algorithm, hexdigest = digest(body).split(":")
+    assert not (registry.root / "blobs" / algorithm / hexdigest).exists()
 
 
 @pytest.mark.parametrize(

@@ -395,17 +395,17 @@ class Storage:
         if grammar.is_digest(reference) and digest != reference:
             raise errors.digest_invalid("manifest digest does not match the reference", reference)
         parsed = manifests.parse(body, content_type)
+        if not self._blob_path(digest).exists():
+            # The body goes to the content-addressed store outside the repository lock (its write and fsync are
+            # most of a PUT): concurrent pushes to one repository then queue only for their links and tags.
+            # Blobs are never removed (deletes drop links), so this cannot race a delete; a PUT refused below
+            # leaves an unlinked blob, invisible in every repository. Refusals are checked first, so that they
+            # cost no write.
+            with self._locked(name):
+                self._check_manifest_put(name, reference, parsed, if_match, if_none_match)
+            self._ingest([body], digest, self.max_manifest_size)
         with self._locked(name):
-            if if_match is not None or if_none_match is not None:
-                self._check_preconditions(name, reference, if_match, if_none_match)
-            for blob in parsed.blobs:
-                if not self._layer_link(name, blob).exists() and not self._manifest_link(name, blob).exists():
-                    raise errors.manifest_blob_unknown(blob)
-            for child in parsed.children:
-                if not self._manifest_link(name, child).exists():
-                    raise errors.manifest_blob_unknown(child)
-            if not self._blob_path(digest).exists():
-                self._ingest([body], digest, self.max_manifest_size)
+            self._check_manifest_put(name, reference, parsed, if_match, if_none_match)
             atomic_write(self._manifest_link(name, digest), json.dumps({"mediaType": parsed.media_type}).encode())
             subject = None
             if parsed.subject is not None and index_referrers:
@@ -416,6 +416,18 @@ class Storage:
             for tag in tags:
                 atomic_write(self._tag_path(name, tag), digest.encode())
         return digest, subject
+
+    def _check_manifest_put(self, name: str, reference: str, parsed: manifests.ParsedManifest, if_match: str | None,
+                            if_none_match: str | None) -> None:
+        """Under the repository lock: the preconditions hold and every blob and child manifest is in the repository."""
+        if if_match is not None or if_none_match is not None:
+            self._check_preconditions(name, reference, if_match, if_none_match)
+        for blob in parsed.blobs:
+            if not self._layer_link(name, blob).exists() and not self._manifest_link(name, blob).exists():
+                raise errors.manifest_blob_unknown(blob)
+        for child in parsed.children:
+            if not self._manifest_link(name, child).exists():
+                raise errors.manifest_blob_unknown(child)
 
     def _current_digest(self, name: str, reference: str) -> str | None:
         """The digest ``reference`` names right now, or None (caller holds the lock)."""
