@@ -126,6 +126,23 @@ def loads(data: bytes) -> Any:
     return value
 
 
+def loads_array_after(data: bytes, head: bytes, count: int) -> list[Any]:
+    """``loads(data).value`` for ``data`` that starts with ``head``: one tag head and an array(``count``) head, one byte
+    each (COSE_Sign1_Tagged's ``d2 84``). Same checks, depths and errors as :func:`loads`, without building the tag
+    and the outer array first (the caller has checked the head)."""
+    assert len(head) == 2 and data.startswith(head) and head[1] == 0x80 | count
+    pos = len(head)
+    if count > len(data) - pos:
+        raise CBORError(_END)
+    items = []
+    for _ in range(count):
+        value, pos = _item(data, pos, 2)
+        items.append(value)
+    if pos != len(data):
+        raise CBORError(f"{len(data) - pos} bytes of extraneous data after the CBOR item")
+    return items
+
+
 def _head(major: int, arg: int) -> bytes:
     if arg < 24:
         return bytes([major << 5 | arg])

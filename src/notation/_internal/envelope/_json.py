@@ -8,6 +8,7 @@ indistinguishable from Go's (and lets tests compare bytes).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 _GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
@@ -65,6 +66,7 @@ def _go_syntax_error(text: str, exc: json.JSONDecodeError) -> str:
 _STRICT = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
 """One decoder for every call: ``json.loads`` with hooks builds a new decoder and scanner each time, which cost more
 than parsing a protected header. Shared like json's own default decoder (it keeps no state between calls)."""
+_SCAN: Callable[[str, int], tuple[Any, int]] = _STRICT.scan_once  # type: ignore[attr-defined]  # set by __init__
 
 
 def strict_loads(data: bytes | str) -> Any:
@@ -74,6 +76,12 @@ def strict_loads(data: bytes | str) -> Any:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ValueError("invalid UTF-8 in JSON input") from None
+    try:  # the common case, no surrounding whitespace: the scanner alone (decode() adds two Python-level steps)
+        value, end = _SCAN(data, 0)
+        if end == len(data):
+            return value
+    except (StopIteration, json.JSONDecodeError, RecursionError):
+        pass  # the full decoder below says what is wrong, in its words
     try:
         return _STRICT.decode(data)
     except json.JSONDecodeError as exc:

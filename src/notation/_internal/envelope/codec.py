@@ -147,6 +147,8 @@ def critical_extended_attribute_keys(info: SignerInfo) -> list[str]:
 
 def _check_extended_attributes(info: SignerInfo) -> None:
     """SIG-16 (fail closed on unknown critical attributes without a plugin) and SIG-17."""
+    if not info.signed.extended:
+        return  # nothing to check (the common case)
     for key in PLUGIN_ATTRIBUTES:
         attr = info.signed.extended_value(key)
         if attr is None:

@@ -21,6 +21,7 @@ from notation._internal.envelope.model import (
     HEADER_SIGNING_SCHEME,
     HEADER_SIGNING_TIME,
     HEADER_TIMESTAMP_SIGNATURE,
+    NO_UNSIGNED,
     SCHEME_SIGNING_AUTHORITY,
     SCHEME_X509,
     ExtendedAttribute,
@@ -195,11 +196,9 @@ def decode(data: bytes) -> DecodedEnvelope:
     if not data.startswith(_SIGN1_PREFIX):
         raise _fail("cbor: invalid COSE_Sign1_Tagged object")
     try:
-        message = _cbor.loads(data)
+        protected_raw, unprotected, payload, signature = _cbor.loads_array_after(data, _SIGN1_PREFIX, 4)
     except _cbor.CBORError as exc:
         raise _fail(f"cbor: {exc}") from exc
-    assert isinstance(message, _cbor.Tag) and isinstance(message.value, list)  # guaranteed by the prefix
-    protected_raw, unprotected, payload, signature = message.value
     if not isinstance(protected_raw, bytes):
         raise _fail("cbor: invalid COSE_Sign1_Tagged object: protected header must be a byte string")
     if not isinstance(unprotected, dict):
@@ -241,7 +240,7 @@ def decode(data: bytes) -> DecodedEnvelope:
         signature=signature,
         certificate_chain=tuple(chain),
         signed=signed,
-        unsigned=UnsignedAttributes(timestamp_signature=timestamp or None, signing_agent=agent or None),
+        unsigned=UnsignedAttributes(timestamp or None, agent or None) if timestamp or agent else NO_UNSIGNED,
     )
     return DecodedEnvelope(info=info, signed_bytes=sig_structure(protected_raw, payload))
 

@@ -23,6 +23,7 @@ from notation._internal.envelope.model import (
     HEADER_SIGNING_SCHEME,
     HEADER_SIGNING_TIME,
     HEADER_TIMESTAMP_SIGNATURE,
+    NO_UNSIGNED,
     SCHEME_SIGNING_AUTHORITY,
     SCHEME_X509,
     ExtendedAttribute,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 _MEMBERS = ("payload", "protected", "header", "signature")
 _REGISTERED = ("alg", "cty", "crit")
+_NOT_EXTENDED = frozenset((*_REGISTERED, *STANDARD_HEADERS))
 
 
 def _fail(message: str) -> EnvelopeError:
@@ -147,7 +149,7 @@ def decode(data: bytes) -> DecodedEnvelope:
     signing_time = _time_header(header, HEADER_SIGNING_TIME)
     authentic_time = _time_header(header, HEADER_AUTHENTIC_SIGNING_TIME)
     expiry = _time_header(header, HEADER_EXPIRY)
-    extended = {k: v for k, v in header.items() if k not in _REGISTERED and k not in STANDARD_HEADERS}
+    extended = {k: v for k, v in header.items() if k not in _NOT_EXTENDED}
     _check_scheme_and_crit(header, crit, extended)
     alg_name = header.get("alg", "")
     algorithm = SignatureAlgorithm.from_jws(alg_name)
@@ -224,7 +226,7 @@ def decode(data: bytes) -> DecodedEnvelope:
             expiry=expiry,
             extended=tuple(ExtendedAttribute(k, v, k in crit) for k, v in extended.items()),
         ),
-        unsigned=UnsignedAttributes(timestamp_signature=timestamp or None, signing_agent=agent or None),
+        unsigned=UnsignedAttributes(timestamp or None, agent or None) if timestamp or agent else NO_UNSIGNED,
     )
     return DecodedEnvelope(info=info, signed_bytes=f"{protected_b64}.{payload_b64}".encode("ascii"))
 

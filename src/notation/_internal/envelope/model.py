@@ -61,6 +61,10 @@ class UnsignedAttributes:
     signing_agent: str | None = None
 
 
+NO_UNSIGNED = UnsignedAttributes()
+"""The (immutable) unsigned attributes of an envelope that has none: shared instead of built per envelope."""
+
+
 @dataclass(frozen=True)
 class SignerInfo:
     """Everything a decoded envelope says, with the exact bytes the signature covers kept by the codec."""

@@ -481,7 +481,7 @@ def _validate_chain(chain: Sequence[x509.Certificate], at: dt.datetime | None, *
         raise CertificateError("certificate chain must contain at least one certificate")
     if at is not None and at.tzinfo is None:
         raise ValueError("validity time must be timezone-aware")
-    key = (timestamping, tuple(der_of(cert) for cert in chain))
+    key = (timestamping, tuple(map(der_of, chain)))
     with _GOOD_CHAINS_LOCK:
         known = key in _GOOD_CHAINS
         if known:
@@ -489,8 +489,9 @@ def _validate_chain(chain: Sequence[x509.Certificate], at: dt.datetime | None, *
     if known:
         # Every other rule passed for these exact bytes; the full check's first failure could only be a validity
         # period, and it checks them in this order.
-        for cert in chain:
-            _check_validity(cert, at)
+        if at is not None:
+            for cert in chain:
+                _check_validity(cert, at)
         return
     _validate_chain_uncached(chain, at, timestamping=timestamping)
     with _GOOD_CHAINS_LOCK:
