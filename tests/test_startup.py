@@ -269,3 +269,18 @@ def test_lazy_logger_configure_after_quiet_logs_again() -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith("time=") and lines[0].endswith(" level=debug msg=token=*****")
     assert lines[1].endswith(" level=info msg=r")
+
+
+def test_records_init_fast_paths_match_the_general_one() -> None:
+    """All fields by keyword, or all by position, skip the general loop (issue 15: per-envelope records)."""
+    by_keyword = _Point3(x=1, y=2, tags=["t"], note="n", z=3)
+    by_position = _Point3(1, 2, ["t"], "n", 3)
+    mixed = _Point3(1, 2, tags=["t"], note="n", z=3)
+    for p in (by_keyword, by_position, mixed):
+        assert (p.x, p.y, p.tags, p.note, p.z) == (1, 2, ["t"], "n", 3)
+    assert by_keyword == by_position == mixed
+    assert _Mutable(name="a", items=[1]).derived == "A" and _Mutable("a", [1]).derived == "A"  # __post_init__ runs
+    with pytest.raises(TypeError, match="unexpected keyword argument 'w'"):
+        _Point(x=1, y=2, tags=[], w=0)  # type: ignore[call-arg]  # as many keywords as fields, one unknown
+    with pytest.raises(FrozenInstanceError):
+        by_keyword.x = 5  # type: ignore[misc]
