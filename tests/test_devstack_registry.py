@@ -494,3 +494,37 @@ def test_restart_sweeps_a_dead_writers_leftovers_but_not_a_live_ones(tmp_path: P
         assert not (root / "uploads" / stale_upload).exists()
         assert live_temp.exists() and (root / "uploads" / live_upload / "data").exists()
         assert s.get(f"{srv.url}/v2/app/blobs/{digest}").content == blob
+
+
+def test_manifest_put_refused_under_the_lock_leaves_nothing_visible(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PUT's link and tag are written as synced temp files outside the repository lock and renamed into place
+    under it after the checks are made again: when that second check refuses (the tag moved meanwhile), the temp
+    files are removed and neither the manifest nor the tag appears."""
+    from notation_devstack.registry import errors
+    from notation_devstack.registry.storage import Storage
+
+    storage = Storage(tmp_path / "root")
+    storage.put_blob("app", digest(b"{}"), [b"{}"])
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                       "config": descriptor("application/vnd.oci.image.config.v1+json", b"{}"), "layers": []}).encode()
+    real = Storage._check_manifest_put
+    checks: list[str] = []
+
+    def check(self: Storage, name: str, reference: str, *args: Any) -> None:
+        checks.append(reference)
+        if len(checks) == 2:
+            raise errors.precondition_failed(reference)
+        real(self, name, reference, *args)
+
+    monkeypatch.setattr(Storage, "_check_manifest_put", check)
+    with pytest.raises(errors.DistributionError):
+        storage.put_manifest("app", "v1", body, OCI_MANIFEST, if_none_match="*")
+    assert checks == ["v1", "v1"]
+    assert list((tmp_path / "root" / "repositories").rglob(".tmp-*")) == []
+    assert storage.tags("app") == []
+    with pytest.raises(errors.DistributionError):
+        storage.resolve("app", digest(body))
+    monkeypatch.setattr(Storage, "_check_manifest_put", real)
+    assert storage.put_manifest("app", "v1", body, OCI_MANIFEST, if_none_match="*")[0] == digest(body)
+    assert storage.tags("app") == ["v1"]

@@ -52,6 +52,18 @@ def _hasher(algorithm: str) -> Any:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write a file so readers see either the old or the new content, never a torn one."""
+    tmp = stage(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def stage(path: Path, data: bytes) -> Path:
+    """The slow half of :func:`atomic_write`: ``data`` in a synced temp file beside ``path`` (hidden: a dot name),
+    for the caller to ``os.replace`` onto ``path`` (or unlink)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
@@ -59,11 +71,11 @@ def atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return Path(tmp)
 
 
 @dataclass(frozen=True)
@@ -395,26 +407,36 @@ class Storage:
         if grammar.is_digest(reference) and digest != reference:
             raise errors.digest_invalid("manifest digest does not match the reference", reference)
         parsed = manifests.parse(body, content_type)
-        if not self._blob_path(digest).exists():
-            # The body goes to the content-addressed store outside the repository lock (its write and fsync are
-            # most of a PUT): concurrent pushes to one repository then queue only for their links and tags.
-            # Blobs are never removed (deletes drop links), so this cannot race a delete; a PUT refused below
-            # leaves an unlinked blob, invisible in every repository. Refusals are checked first, so that they
-            # cost no write.
-            with self._locked(name):
-                self._check_manifest_put(name, reference, parsed, if_match, if_none_match)
-            self._ingest([body], digest, self.max_manifest_size)
+        # Writes and fsyncs (most of a PUT) happen outside the repository lock, so concurrent pushes to one
+        # repository do not queue behind each other's disk syncs: the body goes to the content-addressed store
+        # (never removed: deletes drop links) and the link, referrer entry and tags are staged as synced temp files;
+        # under the lock the checks are made again and the staged files renamed into place. Refusals are checked
+        # first, so that they cost no write; a PUT refused by the second check leaves at most an unlinked blob,
+        # invisible in every repository.
         with self._locked(name):
             self._check_manifest_put(name, reference, parsed, if_match, if_none_match)
-            atomic_write(self._manifest_link(name, digest), json.dumps({"mediaType": parsed.media_type}).encode())
-            subject = None
-            if parsed.subject is not None and index_referrers:
-                subject = str(parsed.subject["digest"])
-                entry = self._referrers_dir(name, subject) / digest.replace(":", "-")
-                if not entry.exists():
-                    atomic_write(entry, json.dumps(parsed.referrer_descriptor(digest, len(body))).encode())
-            for tag in tags:
-                atomic_write(self._tag_path(name, tag), digest.encode())
+        if not self._blob_path(digest).exists():
+            self._ingest([body], digest, self.max_manifest_size)
+        subject = str(parsed.subject["digest"]) if parsed.subject is not None and index_referrers else None
+        writes = [(self._manifest_link(name, digest), json.dumps({"mediaType": parsed.media_type}).encode())]
+        if subject is not None:
+            entry = self._referrers_dir(name, subject) / digest.replace(":", "-")
+            if not entry.exists():
+                writes.append((entry, json.dumps(parsed.referrer_descriptor(digest, len(body))).encode()))
+        writes += [(self._tag_path(name, tag), digest.encode()) for tag in tags]
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for path, data in writes:
+                staged.append((stage(path, data), path))
+            with self._locked(name):
+                self._check_manifest_put(name, reference, parsed, if_match, if_none_match)
+                while staged:
+                    tmp, path = staged.pop(0)
+                    os.replace(tmp, path)
+        finally:
+            for tmp, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
         return digest, subject
 
     def _check_manifest_put(self, name: str, reference: str, parsed: manifests.ParsedManifest, if_match: str | None,
