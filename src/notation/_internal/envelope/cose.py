@@ -44,7 +44,8 @@ LABEL_X5CHAIN = 33
 TAG_SIGN1 = 18
 TAG_EPOCH = 1
 _SIGN1_PREFIX = b"\xd2\x84"  # tag 18 + array(4) (COSE-01)
-_SYSTEM_LABELS: tuple[int | str, ...] = (LABEL_ALG, LABEL_CRIT, LABEL_CONTENT_TYPE, *STANDARD_HEADERS)
+_SYSTEM_LABELS: frozenset[int | str] = frozenset((LABEL_ALG, LABEL_CRIT, LABEL_CONTENT_TYPE, *STANDARD_HEADERS))
+"""A set: the labels mix integers and strings, and a tuple scan compared each text label with every integer."""
 
 
 def _fail(message: str) -> EnvelopeError:
