@@ -19,7 +19,6 @@ from notation._internal.cli.common import (
     verification_flags,
 )
 from notation._internal.cli.framework import Command, CommandError, Flag, Invocation
-from notation._internal.cli.output import table
 
 _LONG = """Verify OCI artifacts
 
@@ -114,6 +113,8 @@ def print_verified(inv: Invocation, name: str, outcome: Any) -> None:
         inv.out("The artifact was signed with the following user metadata.")
         inv.out()
         rows = [["KEY", "VALUE"], *([k, user_metadata[k]] for k in sorted(user_metadata))]
+        from notation._internal.cli.output import table
+
         inv.stdout.write(table(rows))
 
 

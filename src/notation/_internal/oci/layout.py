@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notation._internal.config.fileio import atomic_write
 from notation._internal.oci.descriptor import Descriptor, compute_digest, is_valid_digest
 from notation._internal.oci.mediatypes import (
     ANNOTATION_REF_NAME,
@@ -69,6 +68,8 @@ def parse_layout_reference(ref: str) -> tuple[str, str]:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Layout files are world-readable like any OCI layout's; never half-written (temp file + os.replace)."""
+    from notation._internal.config.fileio import atomic_write  # writers only: not on the way of a verify
+
     atomic_write(path, data, mode=0o644, dir_mode=0o755)
 
 
