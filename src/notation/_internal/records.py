@@ -184,10 +184,21 @@ def _make_repr(fields: list[_Field]) -> Callable[[Any], str]:
 
 
 def _make_eq(fields: list[_Field]) -> tuple[Callable[[Any, object], Any], Callable[[Any], int]]:
-    names = tuple(f.name for f in fields if f.compare)
+    from _operator import attrgetter  # built in (the operator module would be a file to read)
 
-    def key(obj: Any) -> tuple[Any, ...]:
-        return tuple(getattr(obj, name) for name in names)
+    names = tuple(f.name for f in fields if f.compare)
+    key: Callable[[Any], tuple[Any, ...]]
+    if len(names) > 1:
+        key = attrgetter(*names)  # a tuple of the values, in C
+    elif names:
+        one = attrgetter(names[0])
+
+        def key(obj: Any) -> tuple[Any, ...]:
+            return (one(obj),)
+    else:
+
+        def key(obj: Any) -> tuple[Any, ...]:
+            return ()
 
     def __eq__(self: Any, other: object) -> Any:
         if other.__class__ is self.__class__:
