@@ -218,6 +218,12 @@ def test_records_replace_and_stdlib_dataclass_functions() -> None:
     assert [f.name for f in dataclasses.fields(p)] == ["x", "y", "tags", "note", "z"]
     assert dataclasses.asdict(p) == {"x": 1, "y": 2, "tags": ["t"], "note": "n", "z": 3}
     assert dataclasses.replace(p, x=5) == _Point3(5, 2, note="n", z=3)
+    assert type(vars(_Point3)["__dataclass_fields__"]) is dict  # built once, then kept on the class
+
+    class _PlainSubclass(_Point):  # not decorated: its base's fields
+        pass
+
+    assert [f.name for f in dataclasses.fields(_PlainSubclass(1))] == ["x", "y", "tags", "note"]
     from notation.models import ValidationAction, ValidationResult, ValidationType
 
     result = ValidationResult(ValidationType.INTEGRITY, ValidationAction.ENFORCE)

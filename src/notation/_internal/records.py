@@ -229,7 +229,8 @@ def _make_frozen(cls: type, fields: list[_Field]) -> tuple[Callable[..., None], 
 
 
 class _StdlibFields:
-    """``__dataclass_fields__`` built on first access, so ``dataclasses.fields``/``asdict``/``replace`` work."""
+    """``__dataclass_fields__`` built on first access, so ``dataclasses.fields``/``asdict``/``replace`` work; the
+    result replaces this descriptor on the class it was read from (built once per class)."""
 
     def __get__(self, obj: object, owner: type) -> dict[str, Any]:
         import dataclasses
@@ -238,11 +239,12 @@ class _StdlibFields:
             return dataclasses.MISSING if value is _MISSING else value
 
         built: dict[str, Any] = {}
-        for f in owner.__dict__[_FIELDS]:
+        for f in getattr(owner, _FIELDS):  # a plain subclass of a record has its base's fields
             std: Any = dataclasses.field(default=std_value(f.default), default_factory=std_value(f.default_factory),
                                          repr=f.repr, compare=f.compare)  # fmt: skip
             std.name, std.type, std._field_type = f.name, f.type, dataclasses._FIELD  # type: ignore[attr-defined]
             built[f.name] = std
+        type.__setattr__(owner, "__dataclass_fields__", built)
         return built
 
 
