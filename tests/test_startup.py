@@ -290,3 +290,58 @@ def test_records_init_fast_paths_match_the_general_one() -> None:
         _Point(x=1, y=2, tags=[], w=0)  # type: ignore[call-arg]  # as many keywords as fields, one unknown
     with pytest.raises(FrozenInstanceError):
         by_keyword.x = 5  # type: ignore[misc]
+
+
+# The console script's exit without interpreter teardown (cli.main.run): what an exit must do still happens.
+
+
+def _run_script(body: str, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter that sets things up with ``body``, then runs the console script's entry point."""
+    lines = ["import sys", body, "from notation._internal.cli.main import run", f"sys.argv = ['notation', *{argv!r}]"]
+    code = "\n".join([*lines, "run()", ""])
+    env = {**os.environ, "NOTATION_CONFIG": str(tmp_path / "config")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_run_calls_atexit_handlers_and_flushes_output(tmp_path: Path) -> None:
+    """Handlers registered with atexit (logging.shutdown, temporary directories' finalizers, a caller's own) run
+    before the fast exit, and what the command printed reaches the pipe."""
+    marker = tmp_path / "atexit-ran"
+    result = _run_script(
+        f"import atexit, tempfile, pathlib\n"
+        f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('yes'))\n"
+        f"left = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})\n"
+        f"pathlib.Path({str(tmp_path / 'tmpdir-name')!r}).write_text(left.name)\n"
+        f"sys.stdout.write('buffered, not flushed\\n')",
+        tmp_path,
+        "version",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("buffered, not flushed\nNotation - a tool to sign and verify artifacts.")
+    assert marker.read_text() == "yes"
+    assert not Path((tmp_path / "tmpdir-name").read_text()).exists()  # its weakref finalizer ran at exit
+
+
+def test_run_keeps_the_exit_status_and_the_error_line(tmp_path: Path) -> None:
+    result = _run_script("", tmp_path, "verify", "not a reference")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_run_waits_for_a_running_non_daemon_thread(tmp_path: Path) -> None:
+    """A non-daemon thread still working when the command returns is joined as at a normal exit, not killed."""
+    marker = tmp_path / "thread-finished"
+    result = _run_script(
+        f"import threading, time, pathlib\n"
+        f"threading.Thread(target=lambda: (time.sleep(0.5), pathlib.Path({str(marker)!r}).write_text('done'))).start()",
+        tmp_path,
+        "version",
+    )
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "done"
+
+
+def test_console_script_and_python_m_use_run() -> None:
+    """Both ways a user starts the CLI skip the teardown (bench/bench.py measures the console script)."""
+    assert "import run" in BIN.read_text()
+    assert "run()" in (Path(__file__).resolve().parents[1] / "src" / "notation" / "__main__.py").read_text()

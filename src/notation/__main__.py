@@ -1,5 +1,3 @@
-import sys
+from notation._internal.cli.main import run
 
-from notation._internal.cli.main import main
-
-sys.exit(main())
+run()
