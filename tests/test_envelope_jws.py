@@ -113,6 +113,27 @@ def test_jws02_strict_base64url(member: str, mangle: str) -> None:
         _verify(doc)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["QUJD+A", "QUJD/A", "QUJDRA==", "QUJD RA", "QUJDRA\n", "\tQUJDRA", "QUJD\x00A", "QUJDé", "QUJD\u0660A", "QUJDR"],
+)
+def test_jws02_base64url_refuses_every_character_outside_the_url_alphabet(text: str) -> None:
+    """JWS-02: the standard alphabet's ``+ / =``, whitespace anywhere, NUL, non-ASCII (a Unicode digit too) and a
+    length of 4n+1 are all illegal; binascii's strict mode does the alphabet check, these pin what it must refuse."""
+    from notation._internal.envelope._common import b64url_decode
+
+    with pytest.raises(ValueError, match=r"^illegal base64url data$"):
+        b64url_decode(text)
+
+
+def test_jws02_base64url_canonical_trailing_bits() -> None:
+    from notation._internal.envelope._common import b64url_decode
+
+    assert b64url_decode("QUJDRA") == b"ABCD" and b64url_decode("") == b""
+    with pytest.raises(ValueError, match=r"^non-canonical base64url data$"):
+        b64url_decode("QUJDRB")  # same bytes with a non-zero unused bit
+
+
 def test_jws02_x5c_is_padded_standard_base64() -> None:
     doc = forge.jws(RSA)
     doc["header"]["x5c"] = [doc["header"]["x5c"][0].rstrip("=") + "A"]

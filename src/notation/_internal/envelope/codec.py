@@ -20,6 +20,8 @@ from notation._internal.envelope.model import (
     SignRequest,
 )
 from notation._internal.oci.mediatypes import COSE_ENVELOPE, JWS_ENVELOPE, NOTARY_PAYLOAD
+from notation._internal.x509.chain import validate_signing_chain  # module level: a call-time import is ~0.9 us
+from notation._internal.x509.keys import der_of
 from notation.errors import (
     CertificateError,
     NotationError,
@@ -77,8 +79,6 @@ _LEAF_ALGORITHMS: dict[bytes, SignatureAlgorithm] = {}
 
 
 def _leaf_algorithm(leaf: x509.Certificate) -> SignatureAlgorithm:
-    from notation._internal.x509.keys import der_of
-
     der = der_of(leaf)
     found = _LEAF_ALGORITHMS.get(der)
     if found is not None:
@@ -178,8 +178,6 @@ def _check_times(info: SignerInfo) -> None:
 
 
 def _check_chain(info: SignerInfo, at: dt.datetime | None) -> None:
-    from notation._internal.x509.chain import validate_signing_chain
-
     try:
         validate_signing_chain(info.certificate_chain, at=at)
     except CertificateError as exc:

@@ -32,6 +32,7 @@ from notation._internal.envelope.model import (
 )
 from notation._internal.oci.mediatypes import COSE_ENVELOPE
 from notation._internal.records import dataclass
+from notation._internal.x509.keys import parse_der_certificate
 from notation.errors import EnvelopeError, SigningError
 
 if TYPE_CHECKING:
@@ -166,8 +167,6 @@ def _signed_attributes(protected: dict[Any, Any]) -> tuple[SignatureAlgorithm, S
 
 def _certificate_chain(unprotected: dict[Any, Any]) -> list[x509.Certificate]:
     """COSE-07: an array of bstr in the unprotected bucket."""
-    from notation._internal.x509.keys import parse_der_certificate
-
     certs = unprotected.get(LABEL_X5CHAIN)
     if not isinstance(certs, list) or not certs or not all(isinstance(c, bytes) for c in certs):
         raise _fail("certificate chain is not present")

@@ -34,6 +34,7 @@ from notation._internal.envelope.model import (
 )
 from notation._internal.oci.mediatypes import JWS_ENVELOPE
 from notation._internal.records import dataclass
+from notation._internal.x509.keys import parse_der_certificate
 from notation.errors import EnvelopeError, SigningError
 
 if TYPE_CHECKING:
@@ -110,8 +111,6 @@ and the DER-keyed memos downstream (parse, chain rules) then hit by object."""
 
 def decode(data: bytes) -> DecodedEnvelope:
     """Parse a JWS envelope strictly (no signature check); raises EnvelopeError with a one-line reason."""
-    from notation._internal.x509.keys import parse_der_certificate
-
     try:
         doc = strict_loads(data)
     except ValueError as exc:
