@@ -68,6 +68,24 @@ def peak_rss_mib(argv: Sequence[str], env: dict[str, str]) -> float:
     return max(after, before) / 1024
 
 
+SERVER_PIDS: dict[str, int] = {}
+"""host:port -> the pid of the registry process serving it (for its CPU time)."""
+
+
+def cpu_seconds(host: str) -> float:
+    """CPU time (user + system, all threads) the registry serving ``host`` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{SERVER_PIDS[host]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time (user + system) of the waited-for child processes so far: what the notation processes used."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def row(label: str, seconds: float, floor: float, note: str = "") -> None:
     print(f"  {label:58s} {seconds * 1000:8.1f} ms  {seconds / floor:5.2f}x floor {note}")
 
@@ -99,6 +117,7 @@ def our_registry(root: Path) -> Iterator[str]:
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_port(port, proc)
+        SERVER_PIDS[f"127.0.0.1:{port}"] = proc.pid
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -122,6 +141,7 @@ def docker_registry(root: Path) -> Iterator[str | None]:
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         _wait_port(port, proc)
+        SERVER_PIDS[f"127.0.0.1:{port}"] = proc.pid
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
