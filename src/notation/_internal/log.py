@@ -61,30 +61,25 @@ class LazyLogger:
         target = self._target(level)
         return target is not None and target.isEnabledFor(level)
 
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+    def _emit(self, level: int, msg: object, args: tuple[object, ...], kwargs: dict[str, Any]) -> None:
         target = self._target(level)
-        if target is not None:
-            target.log(level, msg, *args, stacklevel=2, **kwargs)
+        if target is not None:  # stacklevel 3: the record names the library's call site, not this shim
+            target.log(level, msg, *args, stacklevel=3, **kwargs)
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit(level, msg, args, kwargs)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
-        target = self._target(DEBUG)
-        if target is not None:
-            target.log(DEBUG, msg, *args, stacklevel=2, **kwargs)
+        self._emit(DEBUG, msg, args, kwargs)
 
     def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        target = self._target(INFO)
-        if target is not None:
-            target.log(INFO, msg, *args, stacklevel=2, **kwargs)
+        self._emit(INFO, msg, args, kwargs)
 
     def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
-        target = self._target(WARNING)
-        if target is not None:
-            target.log(WARNING, msg, *args, stacklevel=2, **kwargs)
+        self._emit(WARNING, msg, args, kwargs)
 
     def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        target = self._target(ERROR)
-        if target is not None:
-            target.log(ERROR, msg, *args, stacklevel=2, **kwargs)
+        self._emit(ERROR, msg, args, kwargs)
 
 
 logger = LazyLogger(LOGGER_NAME)
