@@ -230,3 +230,39 @@ def test_conditions_checked_for_digest_references_too(server: RegistryServer) ->
     assert _put(server, "cond/f", digest, body, If_None_Match="*").status_code == 201
     assert _put(server, "cond/f", digest, body, If_None_Match="*").status_code == 412
     assert _put(server, "cond/f", digest, body, If_Match=f'"{digest}"').status_code == 201
+
+
+@pytest.mark.parametrize(("status", "expected"), [(412, 412), (400, 400)])
+def test_precondition_failed_is_read_from_the_status_not_the_registry_text(status: int, expected: int) -> None:
+    """REF-05: the client learns "conditions honoured" and merges again only on a real 412. The error message
+    carries the registry's own words, so a 400 whose details say "status code 412" must stay a 400."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.dumps({"errors": [{"code": "DENIED", "message": "response status code 412"}]}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    client = RegistryClient(insecure=True, options=OPTIONS)
+    try:
+        store = client.repository(parse_reference(f"127.0.0.1:{httpd.server_address[1]}/cond/text:v1"))
+        from notation.errors import RegistryError
+
+        with pytest.raises(RegistryError, match="412") as caught:
+            store.push_manifest("v1", IMAGE_MANIFEST, b"{}", extra_headers={"If-None-Match": "*"})
+        assert caught.value.status_code == expected
+    finally:
+        client.close()
+        httpd.shutdown()
+        httpd.server_close()

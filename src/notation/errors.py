@@ -70,6 +70,10 @@ class NotFoundError(StoreError):
 class RegistryError(StoreError):
     """A registry answered with an error, or could not be reached."""
 
+    status_code: int | None = None
+    """The HTTP status of the registry's answer (None: no answer). Callers branch on this, never on the message,
+    whose error details the registry wrote."""
+
 
 class AuthenticationError(RegistryError):
     """A registry refused the credentials (or none were given)."""

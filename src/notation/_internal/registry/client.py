@@ -203,7 +203,9 @@ def response_error(response: Response, method: str) -> NotationError:
         return AuthenticationError(message)
     if status == 404:
         return NotFoundError(message)
-    return RegistryError(message)
+    error = RegistryError(message)
+    error.status_code = status
+    return error
 
 
 def error_codes(response: Response) -> list[str]:

@@ -477,7 +477,7 @@ class RegistryRepository:
                 try:
                     self.push_manifest(tag, mediatypes.OCI_IMAGE_INDEX, body, extra_headers=condition)
                 except RegistryError as exc:
-                    if "status code 412" not in str(exc):
+                    if exc.status_code != 412:
                         raise
                     self.client.learn_conditional_puts(self._registry, True)
                     self.client.pause(random.uniform(0, settle))
@@ -517,7 +517,7 @@ class RegistryRepository:
                 referrers_tag(subject_digest), mediatypes.OCI_IMAGE_INDEX, body, extra_headers={"If-None-Match": "*"}
             )
         except RegistryError as exc:
-            if "status code 412" in str(exc):
+            if exc.status_code == 412:
                 return False
             raise
         return True
@@ -529,7 +529,7 @@ class RegistryRepository:
         try:
             self.push_manifest(descriptor.digest, descriptor.media_type, data, extra_headers={"If-None-Match": "*"})
         except RegistryError as exc:
-            if "status code 412" not in str(exc):
+            if exc.status_code != 412:
                 raise
             self.client.learn_conditional_creates(self._registry, True)
             return
@@ -542,7 +542,7 @@ class RegistryRepository:
         try:
             self.push_manifest(tag, mediatypes.OCI_IMAGE_INDEX, body, extra_headers=impossible)
         except RegistryError as exc:
-            if "status code 412" in str(exc):
+            if exc.status_code == 412:
                 return False
             raise
         return True
