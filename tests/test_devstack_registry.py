@@ -154,6 +154,14 @@ def test_digest_mismatch_is_rejected(registry: RegistryServer, s: requests.Sessi
     r = s.put(f"{url}{loc}", params={"digest": digest(b"abc")}, data=b"abd")
     assert r.status_code == 400 and _error_code(r) == "DIGEST_INVALID"
     assert s.head(f"{url}/v2/app/blobs/{digest(b'abc')}").status_code == 404
+    # the session stays for a retry, holding what was sent; closed with its true digest, the blob lands
+    assert s.get(f"{url}{loc}").headers["Range"] == "0-2"
+    r = s.put(f"{url}{loc}", params={"digest": digest(b"abdef")}, data=b"ef")
+    assert r.status_code == 201 and r.headers["Docker-Content-Digest"] == digest(b"abdef")
+    r = s.head(f"{url}/v2/app/blobs/{digest(b'abdef')}")
+    assert r.status_code == 200 and r.headers["Content-Length"] == "5" and r.content == b""
+    assert s.get(f"{url}/v2/app/blobs/{digest(b'abdef')}").content == b"abdef"
+    assert s.get(f"{url}{loc}").status_code == 404
 
 
 def test_artifact_with_subject_sets_oci_subject_and_is_listed(registry: RegistryServer, s: requests.Session) -> None:
@@ -485,14 +493,21 @@ def test_restart_sweeps_a_dead_writers_leftovers_but_not_a_live_ones(tmp_path: P
     for path in (old_blob_temp, old_atomic_temp, live_temp):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half")
+    [stale_session] = (root / "uploads").glob(f"{stale_upload}*")
+    [live_session] = (root / "uploads").glob(f"{live_upload}*")
+    old_layout_session = root / "uploads" / ("0" * 32)  # uploads/<id>/{data,repo}, as earlier versions kept them
+    old_layout_session.mkdir()
+    (old_layout_session / "data").write_bytes(b"half")
     now = time.time()
-    for path, age in ((old_blob_temp, hour_ago), (old_atomic_temp, hour_ago),
-                      (root / "uploads" / stale_upload / "data", week_ago)):
+    for path, age in ((old_blob_temp, hour_ago), (old_atomic_temp, hour_ago), (stale_session, week_ago),
+                      (old_layout_session, week_ago)):
         os.utime(path, (now - age, now - age))
     with RegistryServer(root) as srv:
         assert not old_blob_temp.exists() and not old_atomic_temp.exists()
-        assert not (root / "uploads" / stale_upload).exists()
-        assert live_temp.exists() and (root / "uploads" / live_upload / "data").exists()
+        assert not stale_session.exists() and not old_layout_session.exists()
+        assert s.get(f"{srv.url}/v2/app/blobs/uploads/{stale_upload}").status_code == 404
+        assert live_temp.exists() and live_session.exists()
+        assert s.get(f"{srv.url}/v2/app/blobs/uploads/{live_upload}").status_code == 204
         assert s.get(f"{srv.url}/v2/app/blobs/{digest}").content == blob
 
 

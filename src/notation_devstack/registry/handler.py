@@ -357,13 +357,18 @@ class RegistryHandler(BaseHTTPRequestHandler):
             storage.delete_blob(name, digest)
             self._send(202)
             return
+        if self.command == "HEAD":  # the size is all a HEAD needs: no file to open
+            info = storage.stat_blob(name, digest)
+            self._send(200, b"", {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"},
+                       content_type="application/octet-stream", length=info.size)
+            return
         info, fh = storage.open_blob(name, digest)
         with fh:
             start, end = 0, info.size - 1
             headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
             status = 200
             wanted = _BYTE_RANGE.fullmatch(self.headers.get("Range", "").strip())
-            if wanted and self.command == "GET":  # resumed pulls (containers/image) ask for the rest of a blob
+            if wanted:  # resumed pulls (containers/image) ask for the rest of a blob
                 first = int(wanted.group(1))
                 last = min(int(wanted.group(2)), end) if wanted.group(2) else end
                 if first > last:
@@ -372,12 +377,11 @@ class RegistryHandler(BaseHTTPRequestHandler):
                 start, end, status = first, last, 206
                 headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
             self._send(status, b"", headers, content_type="application/octet-stream", length=end - start + 1)
-            if self.command == "GET":
-                fh.seek(start)
-                remaining = end - start + 1
-                while remaining > 0 and (block := fh.read(min(remaining, 1 << 20))):
-                    self.wfile.write(block)
-                    remaining -= len(block)
+            fh.seek(start)
+            remaining = end - start + 1
+            while remaining > 0 and (block := fh.read(min(remaining, 1 << 20))):
+                self.wfile.write(block)
+                remaining -= len(block)
 
     def _upload_headers(self, name: str, upload_id: str, offset: int) -> dict[str, str]:
         return {
