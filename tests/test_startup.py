@@ -322,6 +322,24 @@ def test_run_calls_atexit_handlers_and_flushes_output(tmp_path: Path) -> None:
     assert not Path((tmp_path / "tmpdir-name").read_text()).exists()  # its weakref finalizer ran at exit
 
 
+def test_run_exits_without_a_collection_over_the_whole_heap(tmp_path: Path) -> None:
+    """Issue 15: main() restores the default GC threshold for in-process callers, and that made the next
+    allocation run an overdue collection cascading to a full one (4-6 ms of a verify); run() keeps the CLI's
+    threshold and stops the collector once the command is done, before the atexit handlers allocate."""
+    seen = tmp_path / "gc-at-exit"
+    result = _run_script(
+        f"import atexit, gc, pathlib\n"
+        f"state = lambda: f'{{gc.isenabled()}} {{gc.get_threshold()[0]}}'\n"
+        f"atexit.register(lambda: pathlib.Path({str(seen)!r}).write_text(state()))",
+        tmp_path,
+        "version",
+    )
+    assert result.returncode == 0, result.stderr
+    from notation._internal.cli.main import _CLI_GC_THRESHOLD
+
+    assert seen.read_text() == f"False {_CLI_GC_THRESHOLD}"
+
+
 def test_run_keeps_the_exit_status_and_the_error_line(tmp_path: Path) -> None:
     result = _run_script("", tmp_path, "verify", "not a reference")
     assert result.returncode == 1
