@@ -150,17 +150,20 @@ def _quiet_loading() -> Iterator[None]:
         yield
 
 
-_PARSED_DER: dict[bytes, x509.Certificate] = {}
+_PARSED_DER: dict[bytes, tuple[bytes, x509.Certificate]] = {}
 """Issue 15: DER bytes -> the (immutable) Certificate parsed from them, successes only, bounded (cleared when full),
-so verifying many envelopes of one signer parses its chain once and the identity-keyed memos in chain.py hit."""
+so verifying many envelopes of one signer parses its chain once and the identity-keyed memos in chain.py hit.
+Keyed by the DER's last bytes (the certificate's signature) and holding the whole DER, compared on every hit: the
+same answers as a dict keyed by the DER, without hashing each freshly decoded certificate (~0.4 us per KB)."""
+_PARSED_KEY = 32
 
 
 def parse_der_certificate(der: bytes) -> x509.Certificate:
     """One DER certificate, fully parsed (see :func:`check_parsed`); ValueError if malformed."""
     key = bytes(der)
-    found = _PARSED_DER.get(key)
-    if found is not None:
-        return found
+    seen = _PARSED_DER.get(key[-_PARSED_KEY:])
+    if seen is not None and seen[0] == key:
+        return seen[1]
     from cryptography import x509 as cx509
 
     try:
@@ -171,7 +174,7 @@ def parse_der_certificate(der: bytes) -> x509.Certificate:
     cert = check_parsed(cert)  # records der_of(cert): the re-encoding, once per distinct certificate
     if len(_PARSED_DER) >= _MEMO_LIMIT:
         _PARSED_DER.clear()
-    _PARSED_DER[key] = cert
+    _PARSED_DER[key[-_PARSED_KEY:]] = (key, cert)
     return cert
 
 
