@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import NamedTuple
 
 from notation._internal.envelope.model import (
     HEADER_AUTHENTIC_SIGNING_TIME,
@@ -13,16 +14,15 @@ from notation._internal.envelope.model import (
     HEADER_SIGNING_TIME,
     SignerInfo,
 )
-from notation._internal.records import dataclass
 
 STANDARD_HEADERS = (HEADER_SIGNING_SCHEME, HEADER_SIGNING_TIME, HEADER_AUTHENTIC_SIGNING_TIME, HEADER_EXPIRY)
 
 _B64STD_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
-@dataclass(frozen=True)
-class DecodedEnvelope:
-    """A structurally valid envelope: its content plus the exact bytes the primitive signature covers."""
+class DecodedEnvelope(NamedTuple):
+    """A structurally valid envelope: its content plus the exact bytes the primitive signature covers (internal, and
+    a NamedTuple: one is built per envelope verified, at a quarter of a frozen record's cost)."""
 
     info: SignerInfo
     signed_bytes: bytes
