@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -290,6 +291,53 @@ def test_records_init_fast_paths_match_the_general_one() -> None:
         _Point(x=1, y=2, tags=[], w=0)  # type: ignore[call-arg]  # as many keywords as fields, one unknown
     with pytest.raises(FrozenInstanceError):
         by_keyword.x = 5  # type: ignore[misc]
+
+
+def test_records_compiled_init_of_a_hot_class_behaves_as_the_closure() -> None:
+    """Issue 15: after _COMPILE_AFTER instances a class gets a compiled __init__; values, defaults, fresh factory
+    results, __post_init__, frozenness and every TypeError's wording stay what they were."""
+    from notation._internal import records
+
+    def make_classes() -> tuple[type, type]:
+        @dataclass(frozen=True)
+        class Frozen:
+            x: int
+            y: int = 0
+            tags: list[str] = field(default_factory=list)
+
+        @dataclass
+        class Mutable:
+            name: str
+            items: list[int] = field(default_factory=list)
+
+            def __post_init__(self) -> None:
+                self.derived = self.name.upper()
+
+        return Frozen, Mutable
+
+    def behaviour(frozen: Any, mutable: Any) -> list[object]:
+        seen: list[object] = []
+        a, b = frozen(1), frozen(x=2, y=3, tags=["t"])
+        seen += [(a.x, a.y, a.tags), (b.x, b.y, b.tags), a.tags is not frozen(1).tags, repr(b)]
+        m = mutable("n")
+        seen += [(m.name, m.items, m.derived), m.items is not mutable("n").items]
+        for bad in (lambda: frozen(), lambda: frozen(1, 2, [], 4), lambda: frozen(1, w=0), lambda: frozen(1, x=1)):
+            with pytest.raises(TypeError) as info:
+                bad()
+            seen.append(str(info.value))
+        with pytest.raises(FrozenInstanceError):
+            a.x = 5
+        return seen
+
+    cold_frozen, cold_mutable = make_classes()
+    expected = behaviour(cold_frozen, cold_mutable)
+    hot_frozen, hot_mutable = make_classes()
+    closure = hot_frozen.__init__
+    for _ in range(records._COMPILE_AFTER):
+        hot_frozen(0)
+        hot_mutable("m")
+    assert hot_frozen.__init__ is not closure and "<locals>" in hot_frozen.__init__.__qualname__
+    assert behaviour(hot_frozen, hot_mutable) == expected
 
 
 # The console script's exit without interpreter teardown (cli.main.run): what an exit must do still happens.

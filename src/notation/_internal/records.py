@@ -4,7 +4,8 @@ Why not :mod:`dataclasses`: importing it pulls in ``inspect`` (and with it ``ast
 each decorated class compiles its ``__init__``, ``__repr__``, ``__eq__``, ``__hash__`` and frozen
 ``__setattr__``/``__delattr__`` from source with ``exec``: with some thirty classes on the way of one ``notation
 verify`` that was a quarter of the command's own time. Here the methods are closures over the class's field list,
-built in microseconds, and nothing is imported.
+built in microseconds, and nothing is imported; only a class instantiated hundreds of times in one process (a loop
+over envelopes or descriptors) gets its ``__init__`` compiled, as dataclasses writes it, once it is that hot.
 
 What is kept of dataclasses' behaviour (the subset notation uses): fields from the class's own annotations after its
 bases' (a base decorated here), defaults and ``field(default=, default_factory=, repr=, compare=)``, positional or
@@ -123,8 +124,15 @@ def _make_init(cls: type, fields: list[_Field], frozen: bool) -> Callable[..., N
     setter = object.__setattr__
     names = tuple(spec[0] for spec in specs)
     name_set = frozenset(names)
+    required = sum(1 for _name, default, factory in specs if default is _MISSING and factory is _MISSING)
+
+    made = 0
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        if made >= _COMPILE_AFTER and cls.__dict__.get("__init__") is __init__:
+            type.__setattr__(cls, "__init__", _compiled_init(cls, specs, post_init))  # a hot class: see below
         # Every field given, all by keyword or all by position: what the envelope decoders do for each envelope
         # verified; the general loop below costs about twice as much.
         if not args and len(kwargs) == count and name_set.issuperset(kwargs):
@@ -140,9 +148,8 @@ def _make_init(cls: type, fields: list[_Field], frozen: bool) -> Callable[..., N
 
     def _general(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if len(args) > count:
-            raise TypeError(
-                f"{qualname}.__init__() takes {count + 1} positional arguments but {len(args) + 1} were given"
-            )
+            takes = f"from {required + 1} to {count + 1}" if required < count else f"{count + 1}"  # Python's words
+            raise TypeError(f"{qualname}.__init__() takes {takes} positional arguments but {len(args) + 1} were given")
         missing = []
         for i, (name, default, factory) in enumerate(specs):
             if i < len(args):
@@ -171,6 +178,37 @@ def _make_init(cls: type, fields: list[_Field], frozen: bool) -> Callable[..., N
 
     __init__.__qualname__ = f"{qualname}.__init__"
     return __init__
+
+
+_COMPILE_AFTER = 256
+"""Instances of a class after which its ``__init__`` is compiled: a one-shot command never gets there (compiling is
+~0.2 ms a class), a loop over many envelopes or descriptors does, and then each instance costs half as much."""
+
+
+def _compiled_init(cls: type, specs: tuple[tuple[str, Any, Any], ...], post_init: bool) -> Callable[..., None]:
+    """The ``__init__`` dataclasses would write, compiled from source: Python's own argument binding (and its
+    ``TypeError`` wording, which the closure imitates) instead of a loop over the fields."""
+    params, body = [], []
+    namespace: dict[str, Any] = {"_set": object.__setattr__, "_MISSING": _MISSING}
+    for index, (name, default, factory) in enumerate(specs):
+        if factory is not _MISSING:
+            namespace[f"_factory{index}"] = factory
+            params.append(f"{name}=_MISSING")
+            body.append(f"    if {name} is _MISSING:\n        {name} = _factory{index}()\n")
+        elif default is not _MISSING:
+            namespace[f"_default{index}"] = default
+            params.append(f"{name}=_default{index}")
+        else:
+            params.append(name)
+        body.append(f"    _set(self, {name!r}, {name})\n")
+    if post_init:
+        body.append("    self.__post_init__()\n")
+    code = "".join(body) or "    pass\n"
+    source = f"def __init__(self, {', '.join(params)}):\n{code}"
+    exec(source, namespace)  # noqa: S102  # names are the class's field identifiers, values come from namespace
+    init: Callable[..., None] = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
 
 
 def _make_repr(fields: list[_Field]) -> Callable[[Any], str]:
