@@ -153,18 +153,24 @@ def test_cli32_ssl_context_is_not_reloaded_per_connection(tls: TLSFiles, tmp_pat
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_cert))
         context = transport._ssl_context()
+        first = transport._ssl_context(complete=False)  # what a connection tries first (test_registry_tls_roots.py)
         loads: list[object] = []
-        original = context.load_verify_locations
 
-        def spy(*args: Any, **kwargs: Any) -> None:
-            loads.append(args or kwargs)
-            original(*args, **kwargs)
+        def spy_on(ctx: Any) -> None:
+            original = ctx.load_verify_locations
 
-        mp.setattr(context, "load_verify_locations", spy, raising=False)
+            def spy(*args: Any, **kwargs: Any) -> None:
+                loads.append(args or kwargs)
+                original(*args, **kwargs)
+
+            mp.setattr(ctx, "load_verify_locations", spy, raising=False)
+
+        for ctx in {id(context): context, id(first): first}.values():
+            spy_on(ctx)
         for n in range(3):  # three registries: three new connections through one session
             with RegistryServer(tmp_path / f"data{n}", htpasswd=htpasswd, tls=(tls.cert, tls.key)) as server:
                 client = RegistryClient(username=USER, password=PASSWORD)
                 client.ping(server.host)
                 client.close()
-        assert transport._ssl_context() is context
+        assert transport._ssl_context() is context and transport._ssl_context(complete=False) is first
     assert loads == []

@@ -294,10 +294,15 @@ class Session:
         self,
         *,
         ssl_context: Callable[[], ssl.SSLContext] | None = None,
+        ssl_fallback: Callable[[], ssl.SSLContext] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        """``ssl_fallback``: a context trusting a superset of ``ssl_context``'s roots, for a handshake the first
+        cannot verify (transport.py: lazily read system roots first, the whole bundle when they do not suffice)."""
         self.headers: dict[str, str] = {}
         self._ssl_context = ssl_context
+        self._ssl_fallback = ssl_fallback
+        self._complete_trust: set[tuple[str, int]] = set()  # origins whose chain needed the fallback
         self._lock = threading.Lock()
         self._idle: dict[tuple[Any, ...], list[_Conn]] = {}
         self._closed = False
@@ -362,6 +367,22 @@ class Session:
 
     def _connect(self, scheme: str, host: str, port: int, proxy: str | None, timeout: tuple[float, float],
                  key: tuple[Any, ...]) -> _Conn:  # fmt: skip
+        if scheme != "https" or self._ssl_fallback is None or (host, port) in self._complete_trust:
+            fallback = scheme == "https" and self._ssl_fallback is not None
+            return self._open(scheme, host, port, proxy, timeout, key, complete=fallback)
+        import ssl
+
+        try:
+            return self._open(scheme, host, port, proxy, timeout, key, complete=False)
+        except TLSError as exc:
+            if not isinstance(exc.__cause__, ssl.SSLCertVerificationError):
+                raise
+        conn = self._open(scheme, host, port, proxy, timeout, key, complete=True)  # a new connection, all roots
+        self._complete_trust.add((host, port))
+        return conn
+
+    def _open(self, scheme: str, host: str, port: int, proxy: str | None, timeout: tuple[float, float],
+              key: tuple[Any, ...], *, complete: bool) -> _Conn:  # fmt: skip
         connect_timeout, read_timeout = timeout
         target_host, target_port = host, port
         tunnel_auth: str | None = None
@@ -386,10 +407,11 @@ class Session:
             if scheme == "https":
                 import ssl
 
-                if self._ssl_context is None:
+                context = self._ssl_fallback if complete else self._ssl_context
+                if context is None:
                     raise TLSError("no TLS context configured")
                 try:
-                    sock = self._ssl_context().wrap_socket(sock, server_hostname=host)
+                    sock = context().wrap_socket(sock, server_hostname=host)
                 except ssl.SSLError as exc:
                     raise TLSError(f"TLS handshake with {host}:{port} failed: {exc}") from exc
                 except TimeoutError as exc:

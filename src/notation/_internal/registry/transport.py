@@ -52,6 +52,7 @@ class TransportOptions:
 
 
 _CONTEXTS: dict[tuple[str, ...], ssl.SSLContext] = {}
+"""(CA environment..., "True"/"False" for complete) -> the context built for it."""
 
 
 _CA_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -61,21 +62,34 @@ def _ca_environment() -> tuple[str, ...]:
     return tuple(os.environ.get(v, "") for v in _CA_VARS)
 
 
-def _ssl_context(key: tuple[str, ...] | None = None) -> ssl.SSLContext:
+def _ssl_context(key: tuple[str, ...] | None = None, *, complete: bool = True) -> ssl.SSLContext:
     """System roots (OpenSSL default paths honour ``SSL_CERT_FILE``/``SSL_CERT_DIR``) plus the requests bundle.
 
     Loading a bundle costs ~40 ms, so one context is kept per distinct CA environment, and a file is loaded once
     even when several variables name it (CI images often point all of them at the system bundle).
+
+    ``complete=False`` is the first try of a connection: where the system keeps its roots in a hashed directory as
+    well (Debian, Ubuntu, Alpine), only that directory, which OpenSSL reads lazily, one root per handshake, instead
+    of parsing the whole system bundle (18 ms of a 85 ms ``notation verify`` over HTTPS). It trusts a subset of
+    what the complete context trusts, so a chain it accepts the complete one accepts too; a handshake it cannot
+    verify is tried again with the complete context (httpclient), so nothing is refused that was accepted before.
     """
     key = key if key is not None else _ca_environment()
-    cached = _CONTEXTS.get(key)
+    capath = None if complete else _hashed_system_roots(key)
+    if capath is None:
+        complete = True
+    cached = _CONTEXTS.get((*key, str(complete)))
     if cached is not None:
         return cached
     import ssl
 
-    ctx = ssl.create_default_context()
-    defaults = ssl.get_default_verify_paths()  # what create_default_context loaded (SSL_CERT_FILE/_DIR applied)
-    loaded = {os.path.realpath(p) for p in (defaults.cafile, defaults.capath) if p}
+    defaults = ssl.get_default_verify_paths()  # what create_default_context loads (SSL_CERT_FILE/_DIR applied)
+    if complete:
+        ctx = ssl.create_default_context()
+        loaded = {os.path.realpath(p) for p in (defaults.cafile, defaults.capath) if p}
+    else:  # the system bundle is what the directory stands for; any other file named is loaded as usual
+        ctx = ssl.create_default_context(capath=capath)
+        loaded = {os.path.realpath(p) for p in (defaults.openssl_cafile, capath) if p}
     for var, path in zip(_CA_VARS[:3], key[:3], strict=True):
         if not path or os.path.realpath(path) in loaded:
             continue
@@ -87,8 +101,29 @@ def _ssl_context(key: tuple[str, ...] | None = None) -> ssl.SSLContext:
                 ctx.load_verify_locations(cafile=path)
         except (OSError, ssl.SSLError) as exc:
             raise RegistryError(f"failed to load CA certificates from {var}={path}: {exc}") from None
-    _CONTEXTS[key] = ctx
+    _CONTEXTS[(*key, str(complete))] = ctx
     return ctx
+
+
+def _hashed_system_roots(key: tuple[str, ...]) -> str | None:
+    """The system's hashed root directory (``SSL_CERT_DIR`` or OpenSSL's default), if it holds ``<hash>.0`` links.
+
+    The complete context trusts it too (``set_default_verify_paths`` sets the directory beside the file), so a
+    context made of it and the named bundles trusts a subset of the complete one."""
+    import ssl
+
+    capath = key[3] or ssl.get_default_verify_paths().capath
+    if not capath:
+        return None
+    try:
+        with os.scandir(capath) as entries:
+            for entry in entries:
+                stem, dot, suffix = entry.name.partition(".")
+                if dot and len(stem) == 8 and suffix.isdigit() and all(c in "0123456789abcdef" for c in stem):
+                    return capath
+    except OSError:
+        return None
+    return None
 
 
 def new_session() -> Session:
@@ -97,7 +132,8 @@ def new_session() -> Session:
     from notation._internal.registry.httpclient import Session
 
     ca_environment = _ca_environment()  # the CA settings in force now, as requests read them at session creation
-    session = Session(ssl_context=lambda: _ssl_context(ca_environment))
+    session = Session(ssl_context=lambda: _ssl_context(ca_environment, complete=False),
+                      ssl_fallback=lambda: _ssl_context(ca_environment))
     session.headers["User-Agent"] = user_agent()
     # Bodies are checked byte for byte against digests: no transparent decompression (and no gzip bombs).
     session.headers["Accept-Encoding"] = "identity"
