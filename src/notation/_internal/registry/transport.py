@@ -75,12 +75,13 @@ def _ssl_context(key: tuple[str, ...] | None = None, *, complete: bool = True) -
     verify is tried again with the complete context (httpclient), so nothing is refused that was accepted before.
     """
     key = key if key is not None else _ca_environment()
-    capath = None if complete else _hashed_system_roots(key)
-    if capath is None:
-        complete = True
     cached = _CONTEXTS.get((*key, str(complete)))
     if cached is not None:
         return cached
+    capath = None if complete else _hashed_system_roots(key)
+    if not complete and capath is None:  # no hashed directory: the first try is the complete context itself
+        _CONTEXTS[(*key, "False")] = _ssl_context(key)
+        return _CONTEXTS[(*key, "False")]
     import ssl
 
     defaults = ssl.get_default_verify_paths()  # what create_default_context loads (SSL_CERT_FILE/_DIR applied)
