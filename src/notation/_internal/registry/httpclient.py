@@ -368,8 +368,8 @@ class Session:
     def _connect(self, scheme: str, host: str, port: int, proxy: str | None, timeout: tuple[float, float],
                  key: tuple[Any, ...]) -> _Conn:  # fmt: skip
         if scheme != "https" or self._ssl_fallback is None or (host, port) in self._complete_trust:
-            fallback = scheme == "https" and self._ssl_fallback is not None
-            return self._open(scheme, host, port, proxy, timeout, key, complete=fallback)
+            complete = scheme == "https" and self._ssl_fallback is not None  # an origin known to need it
+            return self._open(scheme, host, port, proxy, timeout, key, complete=complete)
         import ssl
 
         try:
